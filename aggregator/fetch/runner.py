@@ -1,0 +1,161 @@
+"""A fetch run: many sources at once, politely, with one writer.
+
+Worker threads do the network and the parsing; this thread hands them work and records each
+result in the store as it arrives (SQLite wants a single writer, and a crash loses nothing
+that was already recorded). Work is handed out so that no host has more than
+``per_host`` fetches in flight, without parking threads on a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime
+
+from aggregator.config import FetchSettings
+from aggregator.fetch.http import HttpClient
+from aggregator.fetch.schedule import decide, next_state
+from aggregator.fetch.source import fetch_source
+from aggregator.models import FetchOutcome, FetchReport, FetchStatus, SourceReport, SourceState
+from aggregator.sources import Source
+from aggregator.store import Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[SourceReport], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    force: bool = False
+    named: bool = False
+    due_only: bool = False
+
+
+class FetchRun:
+    def __init__(
+        self,
+        store: Store,
+        client: HttpClient,
+        settings: FetchSettings,
+        clock: Callable[[], datetime],
+        rng: random.Random,
+    ) -> None:
+        self.store, self.client, self.settings = store, client, settings
+        self.clock, self.rng = clock, rng
+
+    def run(
+        self, chosen: Sequence[Source], options: RunOptions, progress: Progress | None = None
+    ) -> FetchReport:
+        ids = self.store.sync_sources(chosen, self.clock())
+        states = self.store.states()
+        reports: dict[str, SourceReport] = {}
+        todo: list[Source] = []
+        now = self.clock()
+        for source in chosen:
+            decision = decide(
+                source,
+                states.get(source.url),
+                now,
+                force=options.force,
+                named=options.named,
+                due_only=options.due_only,
+            )
+            if decision.fetch:
+                todo.append(source)
+            else:
+                assert decision.status is not None
+                reports[source.url] = SourceReport(
+                    source.name, source.url, decision.status, error=decision.reason
+                )
+                _tell(progress, reports[source.url])
+        for source, outcome in self._fetch_all(todo, states):
+            reports[source.url] = self._record(source, ids[source.url], states, outcome)
+            _tell(progress, reports[source.url])
+        return FetchReport(tuple(reports[s.url] for s in chosen))
+
+    def _fetch_all(self, todo: Sequence[Source], states: dict[str, SourceState]):
+        queue = _HostQueue(todo, self.settings.per_host)
+        with ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="fetch") as pool:
+            running: dict[Future[FetchOutcome], Source] = {}
+            while queue or running:
+                while len(running) < self.settings.concurrency and (source := queue.take()):
+                    future = pool.submit(
+                        fetch_source,
+                        self.client,
+                        source,
+                        states.get(source.url),
+                        self.settings,
+                        self.clock(),
+                    )
+                    running[future] = source
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    source = running.pop(future)
+                    queue.release(source)
+                    yield source, future.result()
+
+    def _record(
+        self, source: Source, source_id: int, states: dict[str, SourceState], outcome: FetchOutcome
+    ) -> SourceReport:
+        before = states.get(source.url) or SourceState(source.url)
+        after = next_state(before, outcome, source, self.settings, self.rng)
+        new, updated = self.store.record_fetch(source_id, outcome, after)
+        if outcome.status is FetchStatus.ERROR:
+            log.warning(
+                "fetch failed: %s",
+                outcome.error,
+                extra={
+                    "source": source.name,
+                    "url": source.url,
+                    "stage": "fetch",
+                    "error_kind": outcome.error_kind,
+                },
+            )
+        return SourceReport(
+            source.name,
+            source.url,
+            outcome.status,
+            new,
+            updated,
+            outcome.duration,
+            outcome.error,
+            outcome.error_kind,
+            outcome.http_status,
+        )
+
+
+class _HostQueue:
+    """Sources waiting to be fetched, handed out only while their host has room."""
+
+    def __init__(self, sources: Sequence[Source], per_host: int) -> None:
+        self._waiting: dict[str, deque[Source]] = {}
+        for source in sources:
+            self._waiting.setdefault(source.host, deque()).append(source)
+        self._busy: dict[str, int] = {}
+        self._per_host = per_host
+
+    def __bool__(self) -> bool:
+        return bool(self._waiting)
+
+    def take(self) -> Source | None:
+        for host, waiting in self._waiting.items():
+            if self._busy.get(host, 0) < self._per_host:
+                source = waiting.popleft()
+                if not waiting:
+                    del self._waiting[host]
+                self._busy[host] = self._busy.get(host, 0) + 1
+                return source
+        return None
+
+    def release(self, source: Source) -> None:
+        self._busy[source.host] -= 1
+
+
+def _tell(progress: Progress | None, report: SourceReport) -> None:
+    if progress is not None:
+        progress(report)

@@ -1,0 +1,87 @@
+"""Fetching one source: HTTP, then the parser its kind needs, into a FetchOutcome."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import datetime
+
+from aggregator.config import FetchSettings
+from aggregator.errors import FetchError, HTTPStatusError
+from aggregator.fetch.feeds import parse_feed
+from aggregator.fetch.http import FEED_ACCEPT, PAGE_ACCEPT, HttpClient
+from aggregator.fetch.pages import parse_page
+from aggregator.models import FetchOutcome, FetchStatus, HttpResult, SourceState, Validators
+from aggregator.sources import Kind, Source
+
+
+def fetch_source(
+    client: HttpClient,
+    source: Source,
+    state: SourceState | None,
+    settings: FetchSettings,
+    started_at: datetime,
+) -> FetchOutcome:
+    """Fetch and parse ``source``; a failure becomes an ERROR outcome, never an exception."""
+    clock = time.monotonic()
+    page = source.kind is Kind.PAGE
+    try:
+        result = client.get(
+            source.url,
+            max_bytes=int(settings.max_page_bytes if page else settings.max_feed_bytes),
+            accept=PAGE_ACCEPT if page else FEED_ACCEPT,
+            validators=state.validators if state else None,
+        )
+        return _outcome(source, state, result, started_at, time.monotonic() - clock)
+    except HTTPStatusError as exc:
+        return FetchOutcome(
+            source.url,
+            FetchStatus.ERROR,
+            started_at,
+            time.monotonic() - clock,
+            http_status=exc.status,
+            error=str(exc),
+            error_kind=exc.kind,
+            retry_after=exc.retry_after,
+            gone=exc.status == 410,
+        )
+    except FetchError as exc:
+        return FetchOutcome(
+            source.url,
+            FetchStatus.ERROR,
+            started_at,
+            time.monotonic() - clock,
+            error=str(exc),
+            error_kind=exc.kind,
+        )
+
+
+def _outcome(
+    source: Source,
+    state: SourceState | None,
+    result: HttpResult,
+    started_at: datetime,
+    duration: float,
+) -> FetchOutcome:
+    validators = Validators(result.headers.get("etag"), result.headers.get("last-modified"))
+    common = {
+        "http_status": result.status,
+        "validators": validators,
+        "moved_to": result.permanent_redirect,
+        "byte_count": len(result.body),
+    }
+    if result.status == 304:
+        return FetchOutcome(source.url, FetchStatus.NOT_MODIFIED, started_at, duration, **common)
+    body_hash = hashlib.sha256(result.body).hexdigest()
+    if state is not None and state.body_hash == body_hash:
+        return FetchOutcome(
+            source.url, FetchStatus.UNCHANGED, started_at, duration, body_hash=body_hash, **common
+        )
+    if source.kind is Kind.PAGE:
+        assert source.selectors is not None  # the schema requires them for pages
+        feed = parse_page(result.body, result.final_url, source.selectors, started_at)
+    else:
+        feed = parse_feed(result.body, result.headers, result.final_url, started_at)
+    return FetchOutcome(
+        source.url, FetchStatus.OK, started_at, duration, body_hash=body_hash, feed=feed, **common
+    )

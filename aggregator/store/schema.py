@@ -1,0 +1,120 @@
+"""Tables of the store. Alembic migrations in ``migrations/versions`` create and change them;
+this module describes the current shape for queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (no zones) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("last_fetched_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_status", String(16)),
+    Column("last_http_status", Integer),
+    Column("last_error", Text),
+    Column("last_error_kind", String(32)),
+    Column("last_error_at", UTCDateTime),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("next_fetch_at", UTCDateTime),
+    Column("retry_after_until", UTCDateTime),
+    Column("disabled_at", UTCDateTime),
+    Column("disabled_reason", Text),
+    Column("moved_to", Text),
+)
+
+fetch_events = Table(
+    "fetch_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("duration", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("http_status", Integer),
+    Column("error_kind", String(32)),
+    Column("error", Text),
+    Column("new_entries", Integer, nullable=False, default=0),
+    Column("updated_entries", Integer, nullable=False, default=0),
+    Column("bytes", Integer, nullable=False, default=0),
+    Index("ix_fetch_events_source_started", "source_id", "started_at"),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("guid", Text),
+    Column("url", Text),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("content_html", Text),
+    Column("author", Text),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("date_fallback", String(16)),
+    Column("categories", JSON, nullable=False),
+    Column("image_url", Text),
+    Column("content_hash", String(64), nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source_id", "key", name="uq_entries_source_key"),
+    Index("ix_entries_first_seen", "first_seen_at"),
+    Index("ix_entries_url", "url"),
+)
