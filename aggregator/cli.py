@@ -33,7 +33,6 @@ from aggregator.units import format_duration
 
 app = typer.Typer(
     help="Drafts a daily migration press digest from news feeds and sites.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -41,7 +40,7 @@ sources_app = typer.Typer(help="Check, list, import and export the sources.", no
 app.add_typer(sources_app, name="sources")
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 
 ConfigOpt = Annotated[
@@ -70,8 +69,9 @@ STATUS_STYLE = {
 }
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _main(
+    ctx: typer.Context,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")
     ] = False,
@@ -79,6 +79,9 @@ def _main(
 ) -> None:
     if version:
         out.print(__version__)
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        out.print(ctx.get_help())
         raise typer.Exit()
     logging.basicConfig(
         level=logging.INFO if verbose else logging.ERROR,
