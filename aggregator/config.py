@@ -39,6 +39,15 @@ class FetchSettings(StrictModel):
         ByteSize(5 * 2**20), description="Cap on a page's decoded body."
     )
     max_redirects: int = Field(5, ge=0, le=20, description="Redirect hops followed.")
+    parse_processes: int = Field(
+        1, ge=0, le=64, description="Parser processes; 0 parses in the fetching threads."
+    )
+    parse_timeout: Duration = Field(
+        timedelta(seconds=60), description="Time one document may take to parse."
+    )
+    parse_memory: ByteSize = Field(
+        ByteSize(2**30), description="Address-space cap of each parser process."
+    )
     interval: Duration = Field(
         timedelta(hours=1), description="Default time between fetches of a source."
     )

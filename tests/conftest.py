@@ -74,6 +74,7 @@ def write_config(path: Path, sources: list[dict[str, Any]], **settings: Any) -> 
         "allow_hosts": ["localhost"],
         "deadline": "4s",
         "connect_timeout": "2s",
+        "parse_processes": 0,  # a process per test run is slow; the pool has tests of its own
         **settings.pop("fetch", {}),
     }
     document = {

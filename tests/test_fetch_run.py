@@ -98,7 +98,9 @@ def bad_sources(server, bad) -> list[dict]:
 def test_fetch_everything_good_and_bad(server, make_config, clock, stop):
     good = serve_fixtures(server)
     bad = serve_bad_inputs(server, stop)
-    config = make_config(good + bad_sources(server, bad), fetch={"deadline": "3s"})
+    config = make_config(
+        good + bad_sources(server, bad), fetch={"deadline": "3s", "parse_processes": 1}
+    )
     started = time.monotonic()
     with App(config, clock=clock) as app:
         report = app.fetch()

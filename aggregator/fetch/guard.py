@@ -103,8 +103,10 @@ class Watchdog:
     def watch(self, scope: RequestScope) -> None:
         with self._cond:
             self._counter += 1
+            earliest = self._heap[0][0] if self._heap else None
             heapq.heappush(self._heap, (scope.deadline, self._counter, scope))
-            self._cond.notify()
+            if earliest is None or scope.deadline < earliest:
+                self._cond.notify()  # only then must the thread wake earlier than planned
 
     def _run(self) -> None:
         while True:

@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from aggregator.config import FetchSettings
 from aggregator.fetch.http import HttpClient
-from aggregator.fetch.schedule import decide, next_state
-from aggregator.fetch.source import fetch_source
+from aggregator.fetch.parsing import ParserPool, parse_body
+from aggregator.fetch.schedule import Decision, decide, next_state
+from aggregator.fetch.source import Parse, fetch_source
 from aggregator.models import FetchOutcome, FetchReport, FetchStatus, SourceReport, SourceState
 from aggregator.sources import Source
 from aggregator.store import Store
@@ -54,31 +56,60 @@ class FetchRun:
         ids = self.store.sync_sources(chosen, self.clock())
         states = self.store.states()
         reports: dict[str, SourceReport] = {}
-        todo: list[Source] = []
-        now = self.clock()
-        for source in chosen:
-            decision = decide(
-                source,
-                states.get(source.url),
-                now,
-                force=options.force,
-                named=options.named,
-                due_only=options.due_only,
-            )
+        todo = []
+        for source, decision in self._decide(chosen, states, options):
             if decision.fetch:
                 todo.append(source)
-            else:
-                assert decision.status is not None
-                reports[source.url] = SourceReport(
-                    source.name, source.url, decision.status, error=decision.reason
-                )
-                _tell(progress, reports[source.url])
-        for source, outcome in self._fetch_all(todo, states):
-            reports[source.url] = self._record(source, ids[source.url], states, outcome)
+                continue
+            assert decision.status is not None
+            reports[source.url] = SourceReport(
+                source.name, source.url, decision.status, error=decision.reason
+            )
             _tell(progress, reports[source.url])
+        with self._parser(todo) as parse:
+            for batch in self._fetch_all(todo, states, parse):
+                for report in self._record(batch, ids, states):
+                    reports[report.url] = report
+                    _tell(progress, report)
         return FetchReport(tuple(reports[s.url] for s in chosen))
 
-    def _fetch_all(self, todo: Sequence[Source], states: dict[str, SourceState]):
+    def _decide(
+        self, chosen: Sequence[Source], states: dict[str, SourceState], options: RunOptions
+    ) -> Iterator[tuple[Source, Decision]]:
+        now = self.clock()
+        for source in chosen:
+            yield (
+                source,
+                decide(
+                    source,
+                    states.get(source.url),
+                    now,
+                    force=options.force,
+                    named=options.named,
+                    due_only=options.due_only,
+                ),
+            )
+
+    @contextmanager
+    def _parser(self, todo: Sequence[Source]) -> Iterator[Parse]:
+        """Parser processes for a run that has work, else parsing in the fetching threads."""
+        if not todo or self.settings.parse_processes == 0:
+            yield parse_body
+            return
+        pool = ParserPool(
+            self.settings.parse_processes,
+            int(self.settings.parse_memory),
+            self.settings.parse_timeout.total_seconds(),
+        )
+        try:
+            yield pool
+        finally:
+            pool.close()
+
+    def _fetch_all(
+        self, todo: Sequence[Source], states: dict[str, SourceState], parse: Parse
+    ) -> Iterator[list[tuple[Source, FetchOutcome]]]:
+        """Yields the fetches that completed together, as they complete."""
         queue = _HostQueue(todo, self.settings.per_host)
         with ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="fetch") as pool:
             running: dict[Future[FetchOutcome], Source] = {}
@@ -91,42 +122,59 @@ class FetchRun:
                         states.get(source.url),
                         self.settings,
                         self.clock(),
+                        parse,
                     )
                     running[future] = source
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
+                batch = []
                 for future in done:
                     source = running.pop(future)
                     queue.release(source)
-                    yield source, future.result()
+                    batch.append((source, future.result()))
+                yield batch
 
     def _record(
-        self, source: Source, source_id: int, states: dict[str, SourceState], outcome: FetchOutcome
-    ) -> SourceReport:
-        before = states.get(source.url) or SourceState(source.url)
-        after = next_state(before, outcome, source, self.settings, self.rng)
-        new, updated = self.store.record_fetch(source_id, outcome, after)
-        if outcome.status is FetchStatus.ERROR:
-            log.warning(
-                "fetch failed: %s",
-                outcome.error,
-                extra={
-                    "source": source.name,
-                    "url": source.url,
-                    "stage": "fetch",
-                    "error_kind": outcome.error_kind,
-                },
+        self,
+        batch: Sequence[tuple[Source, FetchOutcome]],
+        ids: dict[str, int],
+        states: dict[str, SourceState],
+    ) -> list[SourceReport]:
+        rows = []
+        for source, outcome in batch:
+            before = states.get(source.url) or SourceState(source.url)
+            rows.append(
+                (
+                    ids[source.url],
+                    outcome,
+                    next_state(before, outcome, source, self.settings, self.rng),
+                )
             )
-        return SourceReport(
-            source.name,
-            source.url,
-            outcome.status,
-            new,
-            updated,
-            outcome.duration,
-            outcome.error,
-            outcome.error_kind,
-            outcome.http_status,
-        )
+            if outcome.status is FetchStatus.ERROR:
+                log.warning(
+                    "fetch failed: %s",
+                    outcome.error,
+                    extra={
+                        "source": source.name,
+                        "url": source.url,
+                        "stage": "fetch",
+                        "error_kind": outcome.error_kind,
+                    },
+                )
+        counts = self.store.record_fetches(rows)
+        return [
+            SourceReport(
+                source.name,
+                source.url,
+                outcome.status,
+                new,
+                updated,
+                outcome.duration,
+                outcome.error,
+                outcome.error_kind,
+                outcome.http_status,
+            )
+            for (source, outcome), (new, updated) in zip(batch, counts, strict=True)
+        ]
 
 
 class _HostQueue:

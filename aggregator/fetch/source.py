@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from aggregator.config import FetchSettings
 from aggregator.errors import FetchError, HTTPStatusError
-from aggregator.fetch.feeds import parse_feed
 from aggregator.fetch.http import FEED_ACCEPT, PAGE_ACCEPT, HttpClient
-from aggregator.fetch.pages import parse_page
-from aggregator.models import FetchOutcome, FetchStatus, HttpResult, SourceState, Validators
+from aggregator.fetch.parsing import parse_body
+from aggregator.models import (
+    FetchOutcome,
+    FetchStatus,
+    HttpResult,
+    ParsedFeed,
+    SourceState,
+    Validators,
+)
 from aggregator.sources import Kind, Source
+
+Parse = Callable[[Source, HttpResult, datetime], ParsedFeed]
 
 
 def fetch_source(
@@ -21,6 +30,7 @@ def fetch_source(
     state: SourceState | None,
     settings: FetchSettings,
     started_at: datetime,
+    parse: Parse = parse_body,
 ) -> FetchOutcome:
     """Fetch and parse ``source``; a failure becomes an ERROR outcome, never an exception."""
     clock = time.monotonic()
@@ -32,7 +42,7 @@ def fetch_source(
             accept=PAGE_ACCEPT if page else FEED_ACCEPT,
             validators=state.validators if state else None,
         )
-        return _outcome(source, state, result, started_at, time.monotonic() - clock)
+        return _outcome(source, state, result, started_at, clock, parse)
     except HTTPStatusError as exc:
         return FetchOutcome(
             source.url,
@@ -61,8 +71,10 @@ def _outcome(
     state: SourceState | None,
     result: HttpResult,
     started_at: datetime,
-    duration: float,
+    clock: float,
+    parse: Parse,
 ) -> FetchOutcome:
+    duration = time.monotonic() - clock
     validators = Validators(result.headers.get("etag"), result.headers.get("last-modified"))
     common = {
         "http_status": result.status,
@@ -77,11 +89,8 @@ def _outcome(
         return FetchOutcome(
             source.url, FetchStatus.UNCHANGED, started_at, duration, body_hash=body_hash, **common
         )
-    if source.kind is Kind.PAGE:
-        assert source.selectors is not None  # the schema requires them for pages
-        feed = parse_page(result.body, result.final_url, source.selectors, started_at)
-    else:
-        feed = parse_feed(result.body, result.headers, result.final_url, started_at)
+    feed = parse(source, result, started_at)
+    duration = time.monotonic() - clock
     return FetchOutcome(
         source.url, FetchStatus.OK, started_at, duration, body_hash=body_hash, feed=feed, **common
     )

@@ -12,11 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -25,6 +21,7 @@ from aggregator.errors import StoreError
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x61676772  # any constant shared by every process of this application
 BUSY_TIMEOUT_MS = 30_000
+HEAD_REVISION = "0001"  # the newest file in migrations/versions (a test keeps them in step)
 
 
 def normalise_url(url: str) -> str:
@@ -78,16 +75,34 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; cheap when it is already there."""
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
     try:
         with engine.begin() as connection:
+            if _revision(connection) == HEAD_REVISION:
+                return  # the usual case, without importing Alembic (a third of start-up)
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
-            current = MigrationContext.configure(connection).get_current_revision()
-            if current != head:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+            _upgrade(connection)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open or migrate the database: {exc}") from exc
+
+
+def _revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.scalar(text("SELECT version_num FROM alembic_version"))
+
+
+def alembic_config() -> Any:
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

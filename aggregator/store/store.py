@@ -98,13 +98,22 @@ class Store:
         Returns (new entries, updated entries). Entries are keyed on (source, key), so
         recording the same outcome twice changes nothing.
         """
+        return self.record_fetches([(source_id, outcome, state)])[0]
+
+    def record_fetches(
+        self, fetched: Sequence[tuple[int, FetchOutcome, SourceState]]
+    ) -> list[tuple[int, int]]:
+        """Several fetches in one transaction (one commit instead of one per source)."""
+        counts = []
         with self.write() as conn:
-            found = outcome.feed.entries if outcome.feed else ()
-            new, updated = self._upsert_entries(conn, source_id, found, outcome.started_at)
-            values = {name: getattr(state, name) for name in _STATE_FIELDS}
-            conn.execute(update(sources).where(sources.c.id == source_id), values)
-            conn.execute(insert(fetch_events), [_event(source_id, outcome, new, updated)])
-        return new, updated
+            for source_id, outcome, state in fetched:
+                found = outcome.feed.entries if outcome.feed else ()
+                new, updated = self._upsert_entries(conn, source_id, found, outcome.started_at)
+                values = {name: getattr(state, name) for name in _STATE_FIELDS}
+                conn.execute(update(sources).where(sources.c.id == source_id), values)
+                conn.execute(insert(fetch_events), [_event(source_id, outcome, new, updated)])
+                counts.append((new, updated))
+        return counts
 
     def _upsert_entries(
         self, conn: Connection, source_id: int, found: Sequence[Entry], now: datetime

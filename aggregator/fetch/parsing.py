@@ -1,0 +1,107 @@
+"""Turning a fetched body into a ParsedFeed, here or in a separate parser process.
+
+Parsing is the CPU-heavy part of a fetch. Threads share one core (the GIL), so a run with
+many sources parses in a pool of processes while its threads keep the network busy. The pool
+also contains a hostile document: each parser process has a cap on its address space, and a
+document that needs more, or kills the process, fails that source alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import resource
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+
+from aggregator.errors import ParseError
+from aggregator.models import HttpResult, ParsedFeed
+from aggregator.sources import Kind, Source
+
+log = logging.getLogger(__name__)
+
+
+def parse_body(source: Source, result: HttpResult, first_seen: datetime) -> ParsedFeed:
+    # Imported on first use: a run where nothing changed (all 304) parses nothing, and the
+    # parser libraries are a fifth of the command's start-up time.
+    from aggregator.fetch.feeds import parse_feed
+    from aggregator.fetch.pages import parse_page
+
+    if source.kind is Kind.PAGE:
+        assert source.selectors is not None  # the schema requires them for pages
+        return parse_page(result.body, result.final_url, source.selectors, first_seen)
+    return parse_feed(result.body, result.headers, result.final_url, first_seen)
+
+
+def _parse_in_child(source: Source, result: HttpResult, first_seen: datetime) -> ParsedFeed:
+    try:
+        return parse_body(source, result, first_seen)
+    except MemoryError:
+        raise ParseError("parsing this document needs more memory than allowed") from None
+    except RecursionError:
+        raise ParseError("the document is nested too deeply to parse") from None
+
+
+def _limit_memory(max_bytes: int) -> None:
+    if max_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+
+
+class ParserPool:
+    """Parser processes, restarted if one dies or overruns; thread-safe, used like
+    ``parse_body``."""
+
+    def __init__(self, processes: int, memory_limit: int, timeout: float) -> None:
+        self._processes = processes
+        self._memory_limit = memory_limit
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self._processes,
+            mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded process
+            initializer=_limit_memory,
+            initargs=(self._memory_limit,),
+        )
+
+    def __call__(self, source: Source, result: HttpResult, first_seen: datetime) -> ParsedFeed:
+        for attempt in (1, 2):  # a process that dies takes the queued documents with it
+            with self._lock:
+                executor, generation = self._executor, self._generation
+            future = executor.submit(_parse_in_child, source, result, first_seen)
+            try:
+                return future.result(timeout=self._timeout)
+            except BrokenProcessPool:
+                self._restart(generation)
+                log.debug("parser process died (attempt %d) on %s", attempt, source.url)
+            except TimeoutError:
+                # A running parse cannot be cancelled: the process is killed and replaced.
+                self._restart(generation)
+                raise ParseError(f"parsing took longer than {self._timeout:g}s") from None
+        raise ParseError("the parser process died on this document")
+
+    def _restart(self, generation: int) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return  # another thread already replaced it
+            log.warning("replacing the parser process")
+            _kill(self._executor)
+            self._executor = self._start()
+            self._generation += 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _kill(executor: ProcessPoolExecutor) -> None:
+    # Python 3.14 has ProcessPoolExecutor.kill_workers(); before it, the processes are only
+    # reachable through this attribute.
+    for process in list(getattr(executor, "_processes", {}).values()):
+        process.kill()
+    executor.shutdown(wait=False, cancel_futures=True)
