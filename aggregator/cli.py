@@ -7,7 +7,6 @@ configuration or flag, 1 for anything else that stopped the command.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import sys
@@ -23,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from aggregator import __version__
+from aggregator import __version__, logs
 from aggregator.app import App
 from aggregator.config import Config, config_path, load_config
 from aggregator.errors import AggregatorError, ConfigError, StoreError
@@ -83,11 +82,7 @@ def _main(
     if ctx.invoked_subcommand is None:
         out.print(ctx.get_help())
         raise typer.Exit()
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.ERROR,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(verbose)
 
 
 def main() -> None:

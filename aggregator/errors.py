@@ -3,6 +3,7 @@
     AggregatorError
     ├── ConfigError            a bad sources.yaml, setting or flag (the CLI exits 2)
     ├── StoreError             the database cannot be opened or migrated
+    ├── ParserUnavailable      parser processes cannot start (parsing falls back to threads)
     └── FetchError             one source failed; recorded on it, the run goes on
         ├── InvalidURL             not http(s), no host
         ├── ForbiddenAddress       SSRF guard: private, loopback, link-local, metadata
@@ -37,6 +38,10 @@ class ConfigError(AggregatorError):
 
 class StoreError(AggregatorError):
     """The store cannot be opened, migrated or written."""
+
+
+class ParserUnavailable(AggregatorError):
+    """Parser processes cannot start; the caller parses in its own threads instead."""
 
 
 class FetchError(AggregatorError):

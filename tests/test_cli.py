@@ -148,3 +148,13 @@ def test_opml_round_trip(runner, tmp_path):
 def test_version(runner):
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip()
+
+
+def test_verbose_logs_carry_stable_keys(runner, config_file):
+    result = runner.invoke(app, ["-v", "fetch", "--json", "-c", str(config_file)])
+    assert result.exit_code == 0
+    failed = [line for line in result.stderr.splitlines() if "fetch failed" in line]
+    assert len(failed) == 1
+    assert 'source="Bad Feed"' in failed[0] and "stage=fetch" in failed[0]
+    assert "error_kind=not_a_feed" in failed[0]
+    json.loads(result.stdout)  # logs never reach standard output

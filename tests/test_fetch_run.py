@@ -7,11 +7,13 @@ again adds nothing.
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
+import psutil
 import pytest
 
 from aggregator.app import App
@@ -58,6 +60,8 @@ def serve_bad_inputs(server, stop: threading.Event) -> dict[str, tuple[str, str]
 
     server.handle("/trickle", trickle)
     server.serve("/huge", b"<rss>" + b" " * (16 << 20))
+    bomb = gzip.compress(b"\0" * (1 << 20), compresslevel=9) * 1024  # 1 GiB unpacked
+    server.serve("/bomb", bomb, Content_Encoding="gzip", Content_Type="application/rss+xml")
     server.serve("/empty", b"", Content_Type="application/rss+xml")
     server.serve("/html", (FEEDS / "html-page.html").read_bytes(), Content_Type="text/html")
     server.serve("/entities", (FEEDS / "entities.xml").read_bytes(), Content_Type="text/xml")
@@ -71,6 +75,7 @@ def serve_bad_inputs(server, stop: threading.Event) -> dict[str, tuple[str, str]
     return {
         "trickle": ("timeout", "deadline"),
         "huge": ("too_large", "cap"),
+        "bomb": ("too_large", "after decompression"),
         "empty": ("parse", "empty"),
         "html": ("not_a_feed", "HTML page"),
         "entities": ("parse", "entities"),
@@ -102,9 +107,11 @@ def test_fetch_everything_good_and_bad(server, make_config, clock, stop):
         good + bad_sources(server, bad), fetch={"deadline": "3s", "parse_processes": 1}
     )
     started = time.monotonic()
+    rss_before = psutil.Process().memory_info().rss
     with App(config, clock=clock) as app:
         report = app.fetch()
         elapsed = time.monotonic() - started
+        assert psutil.Process().memory_info().rss - rss_before < 300 << 20
         by_name = {r.name: r for r in report.sources}
         for name in GOOD:
             want = len(EXPECTED[name]["entries"])
@@ -240,3 +247,25 @@ def test_per_host_limit_is_respected(server, make_config, clock):
         assert all(r.status is FetchStatus.OK for r in report.sources)
         assert peak[0] == 2
         assert time.monotonic() - started >= 0.8  # 8 requests, 2 at a time, 0.2 s each
+
+
+def test_external_dtd_and_entities_are_never_fetched(server, make_config, clock):
+    canary = server.serve("/canary.dtd", b'<!ENTITY secret "leaked">')
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "{canary}">'
+        '<rss version="2.0"><channel><title>T</title><item><title>Item</title>'
+        "<link>http://e.org/a</link></item></channel></rss>"
+    ).encode()
+    xxe = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "{canary}">]>'
+        '<rss version="2.0"><channel><title>&x;</title></channel></rss>'
+    ).encode()
+    sources = [
+        {"name": "dtd", "url": server.serve("/dtd.xml", body)},
+        {"name": "xxe", "url": server.serve("/xxe.xml", xxe)},
+    ]
+    with App(make_config(sources, fetch={"parse_processes": 1}), clock=clock) as app:
+        report = {r.name: r for r in app.fetch().sources}
+    assert report["dtd"].status is FetchStatus.OK and report["dtd"].new_entries == 1
+    assert report["xxe"].error_kind == "parse"
+    assert server.hits["/canary.dtd"] == 0

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.errors import ParseError
+from aggregator.app import App
+from aggregator.errors import ParseError, ParserUnavailable
+from aggregator.fetch import parsing
 from aggregator.fetch.parsing import ParserPool, parse_body
 from aggregator.models import HttpResult
 from aggregator.sources import Source
@@ -80,3 +83,26 @@ def test_a_killed_parser_process_is_replaced_and_the_document_retried(pool):
     parsed = pool(SOURCE, result(big_feed(30_000)), SEEN)
     assert len(parsed.entries) == 30_000
     assert victim.exitcode is not None
+
+
+def _die(_memory_limit: int) -> None:
+    os._exit(3)  # a parser process that cannot start
+
+
+def test_parser_processes_that_cannot_start_are_reported(monkeypatch):
+    monkeypatch.setattr(parsing, "_limit_memory", _die)
+    pool = ParserPool(1, 1 << 30, timeout=10)
+    with pytest.raises(ParserUnavailable):
+        pool.check()
+
+
+def test_a_run_parses_in_threads_when_processes_cannot_start(
+    monkeypatch, server, make_config, clock, caplog
+):
+    monkeypatch.setattr(parsing, "_limit_memory", _die)
+    url = server.serve("/feed", SMALL.body)
+    config = make_config([{"name": "Feed", "url": url}], fetch={"parse_processes": 1})
+    with App(config, clock=clock) as app:
+        (report,) = app.fetch().sources
+    assert report.new_entries == 8
+    assert "parsing in the fetching threads instead" in caplog.text

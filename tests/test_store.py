@@ -19,7 +19,8 @@ SOURCE = Source(name="InfoMigrants", url="https://www.infomigrants.net/en/rss/al
 
 def feed(*titles: str) -> ParsedFeed:
     items = [
-        RawItem(title=t, link=f"https://e.org/{i}", guid=f"g{i}") for i, t in enumerate(titles)
+        RawItem(title=t, link=f"https://e.org/{i}", guid=f"g{i}", categories=("Asylum", t))
+        for i, t in enumerate(titles)
     ]
     entries = tuple(to_entry(item, "https://e.org/", NOW) for item in items)
     return ParsedFeed("Feed", None, "en", entries, "test")
@@ -79,6 +80,7 @@ def test_entries_keep_their_first_seen_time(db_url):
     assert row["title"] == "A edited"
     assert row["first_seen_at"] == NOW and row["updated_at"] == NOW + timedelta(hours=2)
     assert row["published_at"].tzinfo is not None
+    assert row["categories"] == ["Asylum", "A edited"]
     store.close()
 
 

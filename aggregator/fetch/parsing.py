@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
-from aggregator.errors import ParseError
+from aggregator.errors import ParseError, ParserUnavailable
 from aggregator.models import HttpResult, ParsedFeed
 from aggregator.sources import Kind, Source
 
@@ -44,6 +44,10 @@ def _parse_in_child(source: Source, result: HttpResult, first_seen: datetime) ->
         raise ParseError("the document is nested too deeply to parse") from None
 
 
+def _ping() -> bool:
+    return True
+
+
 def _limit_memory(max_bytes: int) -> None:
     if max_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
@@ -68,6 +72,18 @@ class ParserPool:
             initializer=_limit_memory,
             initargs=(self._memory_limit,),
         )
+
+    def check(self) -> None:
+        """Make sure a parser process starts; ParserUnavailable if none can.
+
+        A process cannot start, for instance, when the program's main module cannot be
+        imported again (a script read from standard input).
+        """
+        try:
+            self._executor.submit(_ping).result(timeout=self._timeout)
+        except (BrokenProcessPool, TimeoutError) as exc:
+            _kill(self._executor)
+            raise ParserUnavailable(f"parser processes cannot start: {exc!r}") from exc
 
     def __call__(self, source: Source, result: HttpResult, first_seen: datetime) -> ParsedFeed:
         for attempt in (1, 2):  # a process that dies takes the queued documents with it

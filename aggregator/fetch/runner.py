@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aggregator.config import FetchSettings
+from aggregator.errors import ParserUnavailable
 from aggregator.fetch.http import HttpClient
 from aggregator.fetch.parsing import ParserPool, parse_body
 from aggregator.fetch.schedule import Decision, decide, next_state
@@ -102,6 +103,12 @@ class FetchRun:
             self.settings.parse_timeout.total_seconds(),
         )
         try:
+            pool.check()
+        except ParserUnavailable as exc:
+            log.warning("%s; parsing in the fetching threads instead", exc)
+            yield parse_body
+            return
+        try:
             yield pool
         finally:
             pool.close()
@@ -149,17 +156,7 @@ class FetchRun:
                     next_state(before, outcome, source, self.settings, self.rng),
                 )
             )
-            if outcome.status is FetchStatus.ERROR:
-                log.warning(
-                    "fetch failed: %s",
-                    outcome.error,
-                    extra={
-                        "source": source.name,
-                        "url": source.url,
-                        "stage": "fetch",
-                        "error_kind": outcome.error_kind,
-                    },
-                )
+            _log(source, outcome)
         counts = self.store.record_fetches(rows)
         return [
             SourceReport(
@@ -175,6 +172,21 @@ class FetchRun:
             )
             for (source, outcome), (new, updated) in zip(batch, counts, strict=True)
         ]
+
+
+def _log(source: Source, outcome: FetchOutcome) -> None:
+    keys = {
+        "source": source.name,
+        "url": source.url,
+        "stage": "fetch",
+        "status": outcome.status.value,
+        "duration": outcome.duration,
+    }
+    if outcome.status is FetchStatus.ERROR:
+        keys.update(error_kind=outcome.error_kind, http_status=outcome.http_status)
+        log.info("fetch failed: %s", outcome.error, extra=keys)  # the report shows it too
+    else:
+        log.info("fetched", extra=keys)
 
 
 class _HostQueue:

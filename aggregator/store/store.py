@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Dialect, Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -37,12 +37,7 @@ class Store:
         self.url = url
         self._writer, self._reader = create_engines(url)
         migrate(self._writer)
-        # One statement, compiled once; rows that another worker inserted meanwhile are skipped.
-        self._insert_entries = (
-            self._insert(entries)
-            .on_conflict_do_nothing(index_elements=["source_id", "key"])
-            .returning(entries.c.id)
-        )
+        self._insert_entries = _BulkInsert(entries, self._writer.dialect, ("source_id", "key"))
 
     def close(self) -> None:
         self._writer.dispose()
@@ -131,7 +126,7 @@ class Store:
             )
             fresh = [_entry_row(source_id, e, now) for e in batch if e.key not in known]
             if fresh:
-                new += len(conn.execute(self._insert_entries, fresh).all())
+                new += self._insert_entries(conn, fresh)
             changed = [e for e in batch if e.key in known and known[e.key] != e.content_hash]
             for entry in changed:
                 conn.execute(
@@ -183,6 +178,43 @@ class Store:
         )
         with self.read() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+
+class _BulkInsert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` of many rows, compiled once for the dialect.
+
+    Values go through each column type's own bind processor (so SQLite and PostgreSQL get
+    what they expect) and then straight to the driver's executemany: SQLAlchemy's generic
+    per-row machinery cost half of recording a 75-item feed.
+    """
+
+    def __init__(self, table: Table, dialect: Dialect, conflict: tuple[str, ...]) -> None:
+        columns = [c for c in table.columns if not c.primary_key]
+        module = postgresql if dialect.name == "postgresql" else sqlite
+        # inline(): no implicit RETURNING of the new ids, which PostgreSQL would add.
+        statement = module.insert(table).inline().on_conflict_do_nothing(index_elements=conflict)
+        compiled = statement.compile(dialect=dialect, column_keys=[c.name for c in columns])
+        self._sql = compiled.string
+        self._order = compiled.positiontup if compiled.positional else None
+        self._processors = {
+            c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns
+        }
+
+    def __call__(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
+        """Insert ``rows``; returns how many went in (clashing ones are skipped)."""
+        bound = [self._bind(row) for row in rows]
+        if self._order is not None:
+            params: list[Any] = [tuple(row[name] for name in self._order) for row in bound]
+        else:
+            params = bound
+        return int(conn.exec_driver_sql(self._sql, params).rowcount)
+
+    def _bind(self, row: dict[str, Any]) -> dict[str, Any]:
+        processors = self._processors
+        return {
+            key: value if value is None or processors[key] is None else processors[key](value)
+            for key, value in row.items()
+        }
 
 
 def _state(row: Any) -> SourceState:
