@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.fetch.normalize import RawItem, canonical_url, clean_text, sane_date, to_entry
+from aggregator.fetch.normalize import (
+    RawItem,
+    _canonical,
+    canonical_url,
+    clean_text,
+    sane_date,
+    to_entry,
+)
 from aggregator.models import DateFallback
 
 SEEN = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
@@ -87,6 +94,16 @@ def test_canonical_url_is_idempotent_and_http(href, base):
         assert url.startswith(("http://", "https://"))
         assert "#" not in url
         assert canonical_url(url) == url
+
+
+@given(
+    st.from_regex(
+        r"\Ahttps?://[a-zA-Z0-9.-]{1,20}(:[0-9]{1,5})?(/[a-zA-Z0-9._~%/-]{0,20})?"
+        r"(\?([a-zA-Z_]{1,8}=[a-zA-Z0-9%&;#]{0,8}&?){0,3})?(#[a-z]{0,5})?\Z"
+    )
+)
+def test_the_fast_path_agrees_with_the_general_one(url):
+    assert canonical_url(url) == _canonical(url, None)
 
 
 def test_dates_in_the_future_or_too_old_fall_back_to_first_seen():

@@ -24,6 +24,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
 _SPACE = re.compile(r"\s+")
 _DEFAULT_PORT = {"http": 80, "https": 443}
 _ABSOLUTE = re.compile(r"https?://", re.IGNORECASE)
+# Already canonical but for a fragment: lower-case scheme and host, no port, user or
+# character references. Most links are like this and skip the general path.
+_PLAIN_URL = re.compile(
+    r"(https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(/[^\s?#&\\\x00-\x1f\x7f-\x9f]*)?"
+    r"(\?[^\s#\\\x00-\x1f\x7f-\x9f]*)?(?:#.*)?",
+    re.DOTALL,
+)
 _UNTIDY = re.compile(r"[\x00-\x20\x7f-\x9f&]")
 _WHITESPACE_IN_URL = re.compile(r"[\t\r\n]")
 _TRACKER = re.compile(
@@ -47,6 +54,13 @@ def canonical_url(href: str | None, base: str | None = None) -> str | None:
     """
     if not href:
         return None
+    plain = _PLAIN_URL.fullmatch(href)
+    if plain and not _TRACKER.search((plain.group(3) or "?")[1:]) and not _CHAR_REF.search(href):
+        return plain.group(1) + (plain.group(2) or "/") + (plain.group(3) or "")
+    return _canonical(href, base)
+
+
+def _canonical(href: str, base: str | None) -> str | None:
     text = _tidy_href(href) if _UNTIDY.search(href) else href
     if not _ABSOLUTE.match(text):
         text = urljoin(base, text) if base else text
