@@ -56,7 +56,8 @@ def canonical_url(href: str | None, base: str | None = None) -> str | None:
         return None
     plain = _PLAIN_URL.fullmatch(href)
     if plain and not _TRACKER.search((plain.group(3) or "?")[1:]) and not _CHAR_REF.search(href):
-        return plain.group(1) + (plain.group(2) or "/") + (plain.group(3) or "")
+        query = plain.group(3) if plain.group(3) != "?" else ""
+        return plain.group(1) + (plain.group(2) or "/") + (query or "")
     return _canonical(href, base)
 
 

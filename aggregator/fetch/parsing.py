@@ -8,6 +8,7 @@ document that needs more, or kills the process, fails that source alone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import resource
@@ -54,13 +55,19 @@ def _limit_memory(max_bytes: int) -> None:
 
 
 class ParserPool:
-    """Parser processes, restarted if one dies or overruns; thread-safe, used like
-    ``parse_body``."""
+    """Parser processes, replaced if one dies or overruns; thread-safe, used like
+    ``parse_body``.
+
+    At most one document per process is handed over at a time, so the time limit measures
+    parsing, not waiting behind other documents, and a process that dies takes no queued
+    documents with it.
+    """
 
     def __init__(self, processes: int, memory_limit: int, timeout: float) -> None:
         self._processes = processes
         self._memory_limit = memory_limit
         self._timeout = timeout
+        self._slots = threading.BoundedSemaphore(processes)
         self._lock = threading.Lock()
         self._generation = 0
         self._executor = self._start()
@@ -74,31 +81,35 @@ class ParserPool:
         )
 
     def check(self) -> None:
-        """Make sure a parser process starts; ParserUnavailable if none can.
+        """Wait until the processes are up; ParserUnavailable if they cannot start.
 
         A process cannot start, for instance, when the program's main module cannot be
         imported again (a script read from standard input).
         """
+        with self._lock:
+            executor = self._executor
         try:
-            self._executor.submit(_ping).result(timeout=self._timeout)
+            for ping in [executor.submit(_ping) for _ in range(self._processes)]:
+                ping.result(timeout=max(self._timeout, 30))
         except (BrokenProcessPool, TimeoutError) as exc:
-            _kill(self._executor)
+            _kill(executor)
             raise ParserUnavailable(f"parser processes cannot start: {exc!r}") from exc
 
     def __call__(self, source: Source, result: HttpResult, first_seen: datetime) -> ParsedFeed:
-        for attempt in (1, 2):  # a process that dies takes the queued documents with it
-            with self._lock:
-                executor, generation = self._executor, self._generation
-            future = executor.submit(_parse_in_child, source, result, first_seen)
-            try:
-                return future.result(timeout=self._timeout)
-            except BrokenProcessPool:
-                self._restart(generation)
-                log.debug("parser process died (attempt %d) on %s", attempt, source.url)
-            except TimeoutError:
-                # A running parse cannot be cancelled: the process is killed and replaced.
-                self._restart(generation)
-                raise ParseError(f"parsing took longer than {self._timeout:g}s") from None
+        for attempt in (1, 2):  # another document may have killed the process under us
+            with self._slots:
+                with self._lock:
+                    executor, generation = self._executor, self._generation
+                future = executor.submit(_parse_in_child, source, result, first_seen)
+                try:
+                    return future.result(timeout=self._timeout)
+                except BrokenProcessPool:
+                    self._restart(generation)
+                    log.debug("parser process died (attempt %d) on %s", attempt, source.url)
+                except TimeoutError:
+                    # A running parse cannot be cancelled: its process is killed and replaced.
+                    self._restart(generation)
+                    raise ParseError(f"parsing took longer than {self._timeout:g}s") from None
         raise ParseError("the parser process died on this document")
 
     def _restart(self, generation: int) -> None:
@@ -109,6 +120,8 @@ class ParserPool:
             _kill(self._executor)
             self._executor = self._start()
             self._generation += 1
+        with contextlib.suppress(ParserUnavailable):
+            self.check()  # start-up is not parse time; a failure shows on the next document
 
     def close(self) -> None:
         with self._lock:
