@@ -152,3 +152,36 @@ def test_listing_item_can_be_the_link_itself():
         ("Alpha story", f"{BASE}/a"),
         ("Beta", f"{BASE}/b"),
     ]
+
+
+def test_raw_markup_in_a_description_is_kept_as_text():
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
+        b"<title>Study of engineers</title><link>http://e.org/a</link>"
+        b"<description><p>Empirical data from <b>288</b> engineers.</p></description>"
+        b"</item></channel></rss>"
+    )
+    (entry,) = parse_feed(body, {}, f"{BASE}/f", SEEN).entries
+    assert entry.summary == "Empirical data from 288 engineers."
+
+
+def test_media_description_and_media_images_are_used():
+    body = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"'
+        b' xmlns:media="http://search.yahoo.com/mrss/"><title>Channel</title>'
+        b"<entry><id>yt:video:1</id><title>Video</title>"
+        b'<link rel="alternate" href="https://video.example/watch?v=1"/>'
+        b"<published>2026-11-20T10:00:00+00:00</published>"
+        b'<media:group><media:content url="https://video.example/v/1" type="application/x-flash"/>'
+        b"<media:description>Aid workers describe the crossing.</media:description></media:group>"
+        b"</entry></feed>"
+    )
+    (entry,) = parse_feed(body, {}, f"{BASE}/f", SEEN).entries
+    assert entry.summary == "Aid workers describe the crossing."
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">'
+        b"<channel><title>T</title><item><title>Photo story</title><link>http://e.org/p</link>"
+        b'<media:content width="140" url="https://i.example/pic.jpg?w=140"/></item></channel></rss>'
+    )
+    (photo,) = parse_feed(rss, {}, f"{BASE}/f", SEEN).entries
+    assert photo.image_url == "https://i.example/pic.jpg?w=140"

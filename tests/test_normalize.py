@@ -38,6 +38,7 @@ SEEN = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
         ("http://example.org:8080/x", None, "http://example.org:8080/x"),
         ("https://example.org", None, "https://example.org/"),
         ("https://example.org/a?CMP=share&at_medium=RSS&ocid=1", None, "https://example.org/a"),
+        ("https://e.org/a?traffic_source=rss&id=2&xtor=RSS-3208", None, "https://e.org/a?id=2"),
         ("javascript:alert(1)", None, None),
         ("java\tscript:alert(1)", None, None),
         ("&#106;avascript:alert(1)", None, None),

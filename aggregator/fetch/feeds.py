@@ -44,6 +44,8 @@ _ALTERNATE = re.compile(
 )
 _HREF = re.compile(r"href=[\"']([^\"']+)[\"']", re.I)
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# <description><p>... rather than escaped text or CDATA (and Atom's type="xhtml" bodies).
+_RAW_MARKUP = re.compile(rb"<(?:description|summary|content)\b[^>]*>\s*<[A-Za-z]", re.IGNORECASE)
 
 
 def parse_feed(
@@ -91,7 +93,10 @@ def _decode_head(data: bytes) -> str:
 
 
 def _fast_path(body: bytes, headers: Mapping[str, str]) -> bool:
-    """True when the bytes decode strictly in the encoding the document claims."""
+    """True when the bytes decode strictly in the encoding the document claims and no
+    description holds raw (unescaped) markup, which fastfeedparser drops."""
+    if _RAW_MARKUP.search(body):
+        return False
     if body.startswith((codecs.BOM_UTF8, *_UTF16_BOMS)):
         return True
     stripped = body.lstrip()
@@ -170,7 +175,7 @@ def _from_fast(raw: Mapping[str, Any]) -> RawItem:
         title=raw.get("title"),
         link=raw.get("link"),
         guid=raw.get("id"),
-        summary_html=raw.get("description") or raw.get("summary"),
+        summary_html=raw.get("description") or raw.get("summary") or _media_text(raw),
         content_html=content[0].get("value") if content else None,
         author=raw.get("author"),
         published=_iso(raw.get("published") or raw.get("updated")),
@@ -237,11 +242,29 @@ def _terms(tags: Any) -> tuple[str, ...]:
     )
 
 
+_IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:$|[?#])", re.IGNORECASE)
+
+
+def _is_image(media: Mapping[str, Any]) -> bool:
+    medium, kind = media.get("medium"), str(media.get("type") or "")
+    if medium or kind:
+        return medium == "image" or kind.startswith("image/")
+    return bool(_IMAGE_FILE.search(str(media.get("url") or "")))
+
+
 _IMAGE_KEYS: tuple[tuple[str, Callable[[Mapping[str, Any]], bool]], ...] = (
     ("media_thumbnail", lambda m: True),
-    ("media_content", lambda m: m.get("medium") == "image" or "image" in str(m.get("type", ""))),
+    ("media_content", _is_image),
     ("enclosures", lambda m: str(m.get("type", "")).startswith("image/")),
 )
+
+
+def _media_text(raw: Mapping[str, Any]) -> str | None:
+    """media:description, where a feed (YouTube's, say) puts its only text."""
+    for media in raw.get("media_content") or []:
+        if isinstance(media, Mapping) and media.get("description"):
+            return str(media["description"])
+    return None
 
 
 def _image(raw: Mapping[str, Any]) -> str | None:

@@ -18,7 +18,8 @@ from aggregator.models import DateFallback, Entry
 # Query parameters that only track the reader; they never change the article.
 TRACKING_PARAMS = frozenset(
     """fbclid gclid dclid msclkid yclid mc_cid mc_eid igshid _ga ocid cmpid cmp at_medium
-    at_campaign at_custom1 at_custom2 at_custom3 at_custom4 smid ito sr_share""".split()
+    at_campaign at_custom1 at_custom2 at_custom3 at_custom4 smid ito sr_share traffic_source
+    wt_mc wt_zmc xtor ns_mchannel ns_source ns_campaign ns_linkname ns_fee""".split()
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
 _SPACE = re.compile(r"\s+")
