@@ -202,19 +202,27 @@ class _BulkInsert:
 
     def __call__(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
         """Insert ``rows``; returns how many went in (clashing ones are skipped)."""
-        bound = [self._bind(row) for row in rows]
+        memo: dict[tuple[str, Any], Any] = {}  # rows share timestamps: convert each once
+        bound = [self._bind(row, memo) for row in rows]
         if self._order is not None:
             params: list[Any] = [tuple(row[name] for name in self._order) for row in bound]
         else:
             params = bound
         return int(conn.exec_driver_sql(self._sql, params).rowcount)
 
-    def _bind(self, row: dict[str, Any]) -> dict[str, Any]:
-        processors = self._processors
-        return {
-            key: value if value is None or processors[key] is None else processors[key](value)
-            for key, value in row.items()
-        }
+    def _bind(self, row: dict[str, Any], memo: dict[tuple[str, Any], Any]) -> dict[str, Any]:
+        bound = {}
+        for key, value in row.items():
+            process = self._processors[key]
+            if value is None or process is None:
+                bound[key] = value
+            elif isinstance(value, datetime):
+                if (key, value) not in memo:
+                    memo[key, value] = process(value)
+                bound[key] = memo[key, value]
+            else:
+                bound[key] = process(value)
+        return bound
 
 
 def _state(row: Any) -> SourceState:
