@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -56,9 +56,11 @@ def canonical_url(href: str | None, base: str | None = None) -> str | None:
     if not href:
         return None
     plain = _PLAIN_URL.fullmatch(href)
-    if plain and not _TRACKER.search((plain.group(3) or "?")[1:]) and not _CHAR_REF.search(href):
-        query = plain.group(3) if plain.group(3) != "?" else ""
-        return plain.group(1) + (plain.group(2) or "/") + (query or "")
+    if plain and not _CHAR_REF.search(href):
+        query = (plain.group(3) or "?")[1:]
+        if _TRACKER.search(query):
+            query = _drop_trackers(query)
+        return plain.group(1) + (plain.group(2) or "/") + (f"?{query}" if query else "")
     return _canonical(href, base)
 
 
@@ -171,27 +173,30 @@ class RawItem:
 def to_entry(item: RawItem, base: str, first_seen: datetime) -> Entry | None:
     """Normalise one item; None when it carries nothing to show (no title, text or link)."""
     url = canonical_url(item.link, base)
-    guid = _clean_attr(item.guid)
     title = clean_text(item.title, 1000)
     summary = clean_text(item.summary_html or item.content_html, MAX_SUMMARY)
     if not (title or summary or url):
         return None
+    guid = _clean_attr(item.guid)
     published, fallback = sane_date(item.published, first_seen)
     content = item.content_html or item.summary_html
-    entry = Entry(
+    content = content[:MAX_CONTENT] if content else None
+    image = canonical_url(item.image, base)
+    return Entry(
         key=entry_key(guid, url, base, title, summary),
         guid=guid,
         url=url,
         title=title,
         summary=summary,
-        content_html=content[:MAX_CONTENT] if content else None,
+        content_html=content,
         author=clean_text(item.author, 300) or None,
         published_at=published,
         date_fallback=fallback,
         categories=tuple(dict.fromkeys(c for c in map(clean_text, item.categories) if c))[:20],
-        image_url=canonical_url(item.image, base),
+        image_url=image,
+        # What the publisher wrote; a first-seen fallback date is ours, so it is left out.
+        content_hash=_hash(title, url, summary, content, None if fallback else published, image),
     )
-    return _with_hash(entry)
 
 
 def entry_key(guid: str | None, url: str | None, base: str, title: str, summary: str) -> str:
@@ -214,16 +219,6 @@ def _clean_attr(value: str | None) -> str | None:
     return text[:2000] or None
 
 
-def _with_hash(entry: Entry) -> Entry:
-    """Hash what the publisher wrote; a first-seen fallback date is ours, so it is left out."""
-    date = "" if entry.date_fallback else entry.published_at.isoformat()
-    parts = (
-        entry.title,
-        entry.url or "",
-        entry.summary,
-        entry.content_html or "",
-        date,
-        entry.image_url or "",
-    )
-    digest = hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
-    return replace(entry, content_hash=digest)
+def _hash(*parts: object) -> str:
+    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()

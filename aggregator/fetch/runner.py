@@ -1,9 +1,10 @@
 """A fetch run: many sources at once, politely, with one writer.
 
-Worker threads do the network and the parsing; this thread hands them work and records each
-result in the store as it arrives (SQLite wants a single writer, and a crash loses nothing
-that was already recorded). Work is handed out so that no host has more than
-``per_host`` fetches in flight, without parking threads on a lock.
+Worker threads do the network and hand bodies to the parser processes (or parse themselves
+when ``parse_processes`` is 0); this thread hands them work and records results in the store
+as they arrive, a transaction per batch (SQLite wants a single writer, and a crash loses
+nothing already recorded). Work is handed out so that no host has more than ``per_host``
+fetches in flight, without parking threads on a lock.
 """
 
 from __future__ import annotations
