@@ -43,26 +43,18 @@ def fetch_source(
             validators=state.validators if state else None,
         )
         return _outcome(source, state, result, started_at, clock, parse)
-    except HTTPStatusError as exc:
-        return FetchOutcome(
-            source.url,
-            FetchStatus.ERROR,
-            started_at,
-            time.monotonic() - clock,
-            http_status=exc.status,
-            error=str(exc),
-            error_kind=exc.kind,
-            retry_after=exc.retry_after,
-            gone=exc.status == 410,
-        )
     except FetchError as exc:
+        status = exc.status if isinstance(exc, HTTPStatusError) else None
         return FetchOutcome(
             source.url,
             FetchStatus.ERROR,
             started_at,
             time.monotonic() - clock,
+            http_status=status,
             error=str(exc),
             error_kind=exc.kind,
+            retry_after=exc.retry_after if isinstance(exc, HTTPStatusError) else None,
+            gone=status == 410,
         )
 
 
