@@ -12,6 +12,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -26,7 +27,7 @@ from aggregator import __version__, logs
 from aggregator.app import App
 from aggregator.config import Config, config_path, load_config
 from aggregator.errors import AggregatorError, ConfigError, StoreError
-from aggregator.models import FetchReport, FetchStatus, SourceReport
+from aggregator.models import FetchReport, FetchStatus, SourceReport, SourceState
 from aggregator.opml import export_opml, import_opml
 from aggregator.units import format_duration
 
@@ -45,14 +46,14 @@ T = TypeVar("T")
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
-        "--config", "-c", help="sources.yaml to use [env AGGREGATOR_CONFIG].", show_default=False
+        "--config", "-c", help="sources.yaml to use \\[env: AGGREGATOR_CONFIG].", show_default=False
     ),
 ]
 DbOpt = Annotated[
     str | None,
     typer.Option(
         "--db",
-        help="Database URL [env AGGREGATOR_DATABASE_URL]; default SQLite under data/.",
+        help="Database URL \\[env: AGGREGATOR_DATABASE_URL]; default SQLite under data/.",
         show_default=False,
     ),
 ]
@@ -141,7 +142,12 @@ def init(config: ConfigOpt = None, db: DbOpt = None) -> None:
 def fetch(
     source: Annotated[
         list[str] | None,
-        typer.Option("--source", "-s", help="Fetch only this source (name or URL); repeatable."),
+        typer.Option(
+            "--source",
+            "-s",
+            metavar="NAME",
+            help="Fetch only this source (name or URL); repeatable.",
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Fetch even if a server asked us to wait, or said 410.")
@@ -259,6 +265,14 @@ def status(as_json: JsonOpt = False, config: ConfigOpt = None, db: DbOpt = None)
     out.print(table)
 
 
+# What status shows of a source's state: all of it but the validators (cache internals).
+HEALTH_KEYS = tuple(
+    f.name
+    for f in fields(SourceState)
+    if f.name not in ("url", "etag", "last_modified", "body_hash")
+)
+
+
 def _health(source: Any, row: Any) -> dict[str, Any]:
     state = row.state if row else None
     health = {
@@ -268,21 +282,7 @@ def _health(source: Any, row: Any) -> dict[str, Any]:
         "state": _state_word(source, state),
         "entries": row.entry_count if row else 0,
     }
-    for key in (
-        "last_fetched_at",
-        "last_success_at",
-        "last_status",
-        "last_http_status",
-        "last_error",
-        "last_error_kind",
-        "last_error_at",
-        "error_count",
-        "next_fetch_at",
-        "retry_after_until",
-        "disabled_at",
-        "disabled_reason",
-        "moved_to",
-    ):
+    for key in HEALTH_KEYS:
         value = getattr(state, key) if state else None
         health[key] = value.isoformat() if isinstance(value, datetime) else value
     return health

@@ -112,7 +112,6 @@ class FetchOutcome:
     validators: Validators | None = None
     body_hash: str | None = None
     moved_to: str | None = None
-    gone: bool = False
     byte_count: int = 0
     feed: ParsedFeed | None = None
 

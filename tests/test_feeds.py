@@ -29,6 +29,14 @@ def parse(name: str):
     return parse_feed(body, {"content-type": spec["content_type"]}, url, SEEN)
 
 
+def rss(item: bytes) -> bytes:
+    """An RSS 2.0 document (with the media namespace) holding one item."""
+    return (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">'
+        b"<channel><title>T</title><item>" + item + b"</item></channel></rss>"
+    )
+
+
 def test_every_fixture_has_an_expectation():
     assert {p.name for p in FEEDS.iterdir()} - {"expected.json"} == set(EXPECTED)
 
@@ -103,10 +111,7 @@ def test_entity_refusal_reads_utf16():
 
 
 def test_entity_text_inside_content_is_not_refused():
-    body = (
-        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>'
-        b"On &lt;!ENTITY&gt; attacks</title><link>http://e.org/a</link></item></channel></rss>"
-    )
+    body = rss(b"<title>On &lt;!ENTITY&gt; attacks</title><link>http://e.org/a</link>")
     (entry,) = parse_feed(body, {}, f"{BASE}/f", SEEN).entries
     assert entry.url == "http://e.org/a"
 
@@ -155,11 +160,9 @@ def test_listing_item_can_be_the_link_itself():
 
 
 def test_raw_markup_in_a_description_is_kept_as_text():
-    body = (
-        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
+    body = rss(
         b"<title>Study of engineers</title><link>http://e.org/a</link>"
         b"<description><p>Empirical data from <b>288</b> engineers.</p></description>"
-        b"</item></channel></rss>"
     )
     (entry,) = parse_feed(body, {}, f"{BASE}/f", SEEN).entries
     assert entry.summary == "Empirical data from 288 engineers."
@@ -178,10 +181,9 @@ def test_media_description_and_media_images_are_used():
     )
     (entry,) = parse_feed(body, {}, f"{BASE}/f", SEEN).entries
     assert entry.summary == "Aid workers describe the crossing."
-    rss = (
-        b'<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">'
-        b"<channel><title>T</title><item><title>Photo story</title><link>http://e.org/p</link>"
-        b'<media:content width="140" url="https://i.example/pic.jpg?w=140"/></item></channel></rss>'
+    photo_item = rss(
+        b"<title>Photo story</title><link>http://e.org/p</link>"
+        b'<media:content width="140" url="https://i.example/pic.jpg?w=140"/>'
     )
-    (photo,) = parse_feed(rss, {}, f"{BASE}/f", SEEN).entries
+    (photo,) = parse_feed(photo_item, {}, f"{BASE}/f", SEEN).entries
     assert photo.image_url == "https://i.example/pic.jpg?w=140"

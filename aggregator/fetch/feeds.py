@@ -55,7 +55,7 @@ def parse_feed(
     if not body.strip():
         raise ParseError("the document is empty")
     refuse_entities(body)
-    parsed = _fast(body, headers) if _fast_path(body, headers) else None
+    parsed = _fast(body) if _fast_path(body) else None
     if parsed is None:
         parsed = _robust(body, headers, url)
     meta, items, parser = parsed
@@ -92,7 +92,7 @@ def _decode_head(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def _fast_path(body: bytes, headers: Mapping[str, str]) -> bool:
+def _fast_path(body: bytes) -> bool:
     """True when the bytes decode strictly in the encoding the document claims and no
     description holds raw (unescaped) markup, which fastfeedparser drops."""
     if _RAW_MARKUP.search(body):
@@ -114,7 +114,7 @@ def _fast_path(body: bytes, headers: Mapping[str, str]) -> bool:
 Parsed = tuple[Mapping[str, Any], list[RawItem], str]
 
 
-def _fast(body: bytes, headers: Mapping[str, str]) -> Parsed | None:
+def _fast(body: bytes) -> Parsed | None:
     try:
         feed = fastfeedparser.parse(body, include_tags=True, include_media=True)
     except Exception as exc:
@@ -178,7 +178,7 @@ def _from_fast(raw: Mapping[str, Any]) -> RawItem:
         summary_html=raw.get("description") or raw.get("summary") or _media_text(raw),
         content_html=content[0].get("value") if content else None,
         author=raw.get("author"),
-        published=_iso(raw.get("published") or raw.get("updated")),
+        published=parse_date_text(raw.get("published") or raw.get("updated") or ""),
         categories=_terms(raw.get("tags")),
         image=_image(raw),
     )
@@ -200,13 +200,11 @@ def _from_feedparser(raw: Mapping[str, Any]) -> RawItem:
     )
 
 
-def _iso(value: str | None) -> datetime | None:
-    return parse_date_text(value) if value else None
-
-
 def parse_date_text(value: str) -> datetime | None:
     """A date as a CMS writes it: ISO 8601, RFC 822, then explicit (never fuzzy) formats."""
     text = value.strip()
+    if not text:
+        return None
     try:
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -33,7 +33,7 @@ from aggregator.errors import (
     TLSError,
     TooLarge,
 )
-from aggregator.fetch.guard import POOL_CLASSES, AddressPolicy, RequestScope, guarded
+from aggregator.fetch.guard import POOL_CLASSES, AddressPolicy, guarded
 from aggregator.models import HttpResult, Validators
 
 FEED_ACCEPT = (
@@ -99,7 +99,7 @@ class HttpClient:
                     raise self._timeout(url) from None
                 raise
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                raise self._translate(exc, scope, url) from exc
+                raise (self._timeout(url) if scope.expired else translate(exc)) from exc
             if scope.expired:  # a cut connection can look like a short, complete answer
                 raise self._timeout(url)
             return result
@@ -157,11 +157,6 @@ class HttpClient:
         return TimeoutError_(
             f"no complete response within the {self.options.deadline:g}s deadline ({url})"
         )
-
-    def _translate(self, exc: BaseException, scope: RequestScope, url: str) -> FetchError:
-        if scope.expired:
-            return self._timeout(url)
-        return translate(exc)
 
 
 def translate(exc: BaseException) -> FetchError:

@@ -54,7 +54,6 @@ def fetch_source(
             error=str(exc),
             error_kind=exc.kind,
             retry_after=exc.retry_after if isinstance(exc, HTTPStatusError) else None,
-            gone=status == 410,
         )
 
 

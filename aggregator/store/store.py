@@ -67,11 +67,16 @@ class Store:
         """Make sure every configured source has a row; returns {url: id}."""
         configured = list(configured)
         with self.write() as conn:
-            known = dict(conn.execute(select(sources.c.url, sources.c.id)).all())
+            rows = conn.execute(select(sources.c.url, sources.c.id, sources.c.name, sources.c.kind))
+            listed = {url: (row_id, (name, kind)) for url, row_id, name, kind in rows}
+            known = {url: row_id for url, (row_id, _) in listed.items()}
             for source in configured:
                 values = {"name": source.name, "kind": source.kind.value}
                 if source.url in known:
-                    conn.execute(update(sources).where(sources.c.id == known[source.url]), values)
+                    if listed[source.url][1] != (source.name, source.kind.value):  # renamed
+                        conn.execute(
+                            update(sources).where(sources.c.id == known[source.url]), values
+                        )
                 else:
                     row = {"url": source.url, "created_at": now, "error_count": 0, **values}
                     conn.execute(self._insert(sources).values(row).on_conflict_do_nothing())
