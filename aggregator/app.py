@@ -10,12 +10,23 @@ from datetime import UTC, datetime
 
 from aggregator.config import Config
 from aggregator.errors import ConfigError
+from aggregator.fetch.articles import ArticleFetcher
 from aggregator.fetch.guard import AddressPolicy
 from aggregator.fetch.http import HttpClient, HttpOptions
+from aggregator.fetch.robots import RobotsCache
 from aggregator.fetch.runner import FetchRun, Progress, RunOptions
-from aggregator.models import FetchReport
+from aggregator.models import Article, FetchReport
+from aggregator.process.analyse import Analyser
+from aggregator.process.inspect import inspect_inputs
+from aggregator.process.llm import LlmOptions, LlmSummarizer
+from aggregator.process.places import Gazetteer
+from aggregator.process.run import ProcessReport, ProcessRun
+from aggregator.process.run import Progress as ProcessProgress
+from aggregator.process.taxonomy import load_taxonomy
 from aggregator.sources import Source
 from aggregator.store import SourceRow, Store
+
+ROBOTS_AGENT = "aggregator"  # the product token robots.txt rules are matched against
 
 Clock = Callable[[], datetime]
 
@@ -32,6 +43,7 @@ class App:
         self.clock = clock
         self.rng = rng or random.Random()
         self._store: Store | None = None
+        self._analyser: Analyser | None = None
 
     @property
     def store(self) -> Store:
@@ -74,7 +86,7 @@ class App:
         progress: Progress | None = None,
     ) -> FetchReport:
         chosen = self.select(names)
-        client = HttpClient(self._http_options(), clock=self.clock)
+        client = HttpClient(self.http_options(), clock=self.clock)
         try:
             run = FetchRun(self.store, client, self.config.settings.fetch, self.clock, self.rng)
             options = RunOptions(force=force, named=bool(names), due_only=due_only)
@@ -82,12 +94,77 @@ class App:
         finally:
             client.close()
 
+    @property
+    def analyser(self) -> Analyser:
+        if self._analyser is None:
+            settings = self.config.settings
+            taxonomy = load_taxonomy(settings.taxonomy)
+            self._analyser = Analyser(taxonomy, Gazetteer.load(), settings.organization)
+        return self._analyser
+
+    def process(
+        self, limit: int | None = None, progress: ProcessProgress | None = None
+    ) -> ProcessReport:
+        """Process the entries that are new, changed, or analysed under other rules."""
+        client = HttpClient(self.http_options(), clock=self.clock)
+        summarizer = self._summarizer()
+        try:
+            run = ProcessRun(
+                self.store,
+                self.analyser,
+                self.config.sources,
+                self.config.settings.process,
+                self.clock,
+                fetcher=self.article_fetcher(client),
+                summarizer=summarizer,
+            )
+            return run.run(limit, progress)
+        finally:
+            client.close()
+            if summarizer:
+                summarizer.close()
+
+    def inspect(
+        self, inputs: Sequence[str], *, url: str | None = None, outlet: str | None = None
+    ) -> list[tuple[str, Article]]:
+        """Analyse HTML files or URLs as processing would; nothing is stored."""
+        return inspect_inputs(self, inputs, url=url, outlet=outlet)
+
+    def pending_count(self) -> int:
+        since = self.clock() - self.config.settings.process.max_age
+        return len(self.store.pending(self.analyser.rules_hash, since))
+
+    def article_fetcher(self, client: HttpClient) -> ArticleFetcher:
+        settings = self.config.settings
+        robots = RobotsCache(client, ROBOTS_AGENT, clock=self.clock)
+        return ArticleFetcher(
+            client,
+            robots,
+            max_bytes=int(settings.fetch.max_page_bytes),
+            workers=settings.process.workers,
+            min_delay=settings.process.host_delay.total_seconds(),
+            max_delay=settings.process.max_host_delay.total_seconds(),
+        )
+
+    def _summarizer(self) -> LlmSummarizer | None:
+        llm = self.config.settings.llm
+        if not llm.enabled or not llm.base_url or not llm.model:
+            return None
+        options = LlmOptions(
+            base_url=llm.base_url,
+            model=llm.model,
+            api_key=llm.api_key,
+            timeout=llm.timeout.total_seconds(),
+            max_calls=llm.max_calls,
+        )
+        return LlmSummarizer(options, StoreCache(self.store, self.clock))
+
     def health(self) -> list[tuple[Source, SourceRow | None]]:
         """Every configured source with what the store knows of it."""
         rows = {row.state.url: row for row in self.store.source_rows()}
         return [(source, rows.get(source.url)) for source in self.config.sources]
 
-    def _http_options(self) -> HttpOptions:
+    def http_options(self) -> HttpOptions:
         fetch = self.config.settings.fetch
         return HttpOptions(
             user_agent=self.config.settings.agent,
@@ -98,3 +175,16 @@ class App:
             pool_hosts=max(64, fetch.concurrency * 2),
             per_host=fetch.per_host,
         )
+
+
+class StoreCache:
+    """The LLM summarizer's cache, kept in the store so it lasts between runs."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store, self.clock = store, clock
+
+    def get(self, key: str) -> str | None:
+        return self.store.summary(key)
+
+    def put(self, key: str, value: str) -> None:
+        self.store.save_summary(key, value, self.clock())

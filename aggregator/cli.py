@@ -168,12 +168,17 @@ def fetch(
 
 @app.command()
 def run(config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """The main job: fetch the sources that are due and store what is new.
+    """The main job: fetch the sources that are due, then process what is new.
 
-    Processing and drafting the day's edition join this command as those stages land.
+    Drafting the day's edition joins this command when that stage lands.
     """
-    report = _with_app(config, db, lambda a: _run_fetch(a, [], False, True))
-    _print_report(report)
+    from aggregator.cli_articles import print_process_report, run_process
+
+    def job(application: App) -> None:
+        _print_report(_run_fetch(application, [], False, True))
+        print_process_report(run_process(application, None))
+
+    _with_app(config, db, job)
 
 
 def _run_fetch(application: App, names: list[str], force: bool, due_only: bool) -> FetchReport:
@@ -396,3 +401,6 @@ def sources_export_opml(
         err.print(f"wrote {output}")
     else:
         sys.stdout.write(document)
+
+
+from aggregator import cli_articles  # noqa: E402, F401  (registers its commands on `app`)

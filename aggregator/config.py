@@ -77,6 +77,55 @@ class FetchSettings(StrictModel):
         return tuple(v.lower().strip("[]") for v in value)
 
 
+class ProcessSettings(StrictModel):
+    fulltext_min_words: int = Field(
+        60, ge=0, description="A feed summary shorter than this sends for the article page."
+    )
+    workers: int = Field(8, ge=1, le=64, description="Article pages fetched at once.")
+    host_delay: Duration = Field(
+        timedelta(seconds=1), description="Least time between two requests to one site."
+    )
+    max_host_delay: Duration = Field(
+        timedelta(seconds=10), description="Cap on a site's robots.txt Crawl-delay."
+    )
+    max_age: Duration = Field(
+        timedelta(days=7), description="Entries published longer ago are not processed."
+    )
+
+
+class LlmSettings(StrictModel):
+    base_url: str | None = Field(
+        None, description="OpenAI-compatible API root (https://api.openai.com/v1); unset: off."
+    )
+    model: str | None = Field(None, description="Model name sent to the API.")
+    api_key: str | None = Field(
+        None, description="Bearer key; better given as AGGREGATOR_LLM__API_KEY.", repr=False
+    )
+    timeout: Duration = Field(timedelta(seconds=30), description="Time one API call may take.")
+    max_calls: int = Field(50, ge=0, description="API calls per run; cached answers are free.")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+DEFAULT_ALIASES = (
+    "International Organization for Migration",
+    "UN Migration Agency",
+    "UN migration agency",
+    "OIM",
+    "Organisation internationale pour les migrations",
+    "Organización Internacional para las Migraciones",
+)
+
+
+class OrganizationSettings(StrictModel):
+    name: str = Field("IOM", min_length=1, description="How the digest names the organisation.")
+    aliases: tuple[str, ...] = Field(
+        DEFAULT_ALIASES, description="Other names of it found in articles (any language)."
+    )
+
+
 class Settings(StrictModel):
     timezone: str = Field("UTC", description="Timezone of the edition's day (IANA name).")
     contact: str | None = Field(
@@ -86,7 +135,15 @@ class Settings(StrictModel):
     database_url: str = Field(
         "sqlite:///data/aggregator.db", description="SQLAlchemy URL of the store."
     )
+    taxonomy: Path | None = Field(
+        None, description="A taxonomy file replacing the packaged one (relative to sources.yaml)."
+    )
     fetch: FetchSettings = Field(default_factory=FetchSettings)  # type: ignore[arg-type]
+    process: ProcessSettings = Field(default_factory=ProcessSettings)  # type: ignore[arg-type]
+    llm: LlmSettings = Field(default_factory=LlmSettings)  # type: ignore[arg-type]
+    organization: OrganizationSettings = Field(
+        default_factory=OrganizationSettings  # type: ignore[arg-type]
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -147,7 +204,10 @@ def load_config(
     problems = _duplicate_urls(path, raw, parsed.sources)
     if problems:
         raise ConfigError(f"{path}: {len(problems)} problem(s)", problems)
-    return Config(path, parsed.settings, parsed.sources, tuple(_warnings(path, parsed)))
+    settings = parsed.settings
+    if settings.taxonomy is not None and not settings.taxonomy.is_absolute():
+        settings = settings.model_copy(update={"taxonomy": path.parent / settings.taxonomy})
+    return Config(path, settings, parsed.sources, tuple(_warnings(path, parsed)))
 
 
 def _overlay(base: dict[str, Any], *layers: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,11 @@
 
     AggregatorError
     ├── ConfigError            a bad sources.yaml, setting or flag (the CLI exits 2)
+    │   └── TaxonomyError          a bad taxonomy.yaml (file, line, field)
     ├── StoreError             the database cannot be opened or migrated
     ├── ParserUnavailable      parser processes cannot start (parsing falls back to threads)
+    ├── ExtractionError        an article page yields no usable text (recorded on the article)
+    ├── SummarizerError        the LLM summarizer failed; the extractive sentence is used
     └── FetchError             one source failed; recorded on it, the run goes on
         ├── InvalidURL             not http(s), no host
         ├── ForbiddenAddress       SSRF guard: private, loopback, link-local, metadata
@@ -34,6 +37,18 @@ class ConfigError(AggregatorError):
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         self.problems = problems or [message]
         super().__init__(message)
+
+
+class TaxonomyError(ConfigError):
+    """taxonomy.yaml (or the file named by the ``taxonomy`` setting) is invalid."""
+
+
+class ExtractionError(AggregatorError):
+    """An article page gave no usable text; the article keeps its feed summary."""
+
+
+class SummarizerError(AggregatorError):
+    """The LLM summarizer failed (network, HTTP status, bad reply); the caller falls back."""
 
 
 class StoreError(AggregatorError):

@@ -142,3 +142,56 @@ class FetchReport:
     @property
     def errors(self) -> int:
         return sum(1 for s in self.sources if s.status is FetchStatus.ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryInput:
+    """What processing reads of a stored entry."""
+
+    entry_id: int
+    source_id: int
+    entry_hash: str
+    title: str
+    summary: str
+    url: str | None
+    author: str | None
+    published_at: datetime
+    date_is_fallback: bool = False
+    image_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """What processing made of one entry; the store keeps one per entry."""
+
+    entry_id: int
+    source_id: int
+    entry_hash: str
+    rules_hash: str
+    processed_at: datetime
+    url: str | None
+    title: str
+    published_at: datetime
+    author: str | None
+    site_name: str | None
+    image_url: str | None
+    image_caption: str | None
+    image_credit: str | None
+    text: str  # the text analysed: the article's full text, else the feed summary
+    text_status: str  # full, summary_only, blocked, paywall, not_article, error
+    text_reason: str | None
+    page_fetched_at: datetime | None
+    page_http_status: int | None
+    language: str
+    relevant: bool
+    relevance_score: float
+    relevance_reason: str
+    matched_terms: tuple[dict[str, object], ...]
+    topics: tuple[str, ...]
+    routes: tuple[str, ...]
+    places: dict[str, object]  # {"dateline": code or None, "mentioned": [codes]}
+    org_mentions: tuple[dict[str, str | None], ...]
+    outlets: tuple[str, ...]  # who the sentence credits: the source, and a wire if named
+    sentence: str | None
+    sentence_source: str | None  # extractive, llm, cache
+    sentence_error: str | None

@@ -57,6 +57,7 @@ class Source(StrictModel):
     trusted: bool = False
     include: tuple[NonEmpty, ...] = ()
     exclude: tuple[NonEmpty, ...] = ()
+    fulltext: bool | None = None  # None: fetch the article page when the summary is short
     selectors: Selectors | None = None
 
     @field_validator("url")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -132,4 +133,53 @@ entries = Table(
     UniqueConstraint("source_id", "key", name="uq_entries_source_key"),
     Index("ix_entries_first_seen", "first_seen_at"),
     Index("ix_entries_url", "url"),
+)
+
+# One row per processed entry: what processing made of it (issue: article processing).
+articles = Table(
+    "articles",
+    metadata,
+    Column("entry_id", ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("entry_hash", String(64), nullable=False),  # the entry's content_hash when processed
+    Column("rules_hash", String(64), nullable=False),  # taxonomy + settings + code version
+    Column("processed_at", UTCDateTime, nullable=False),
+    Column("url", Text),
+    Column("title", Text, nullable=False),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("author", Text),
+    Column("site_name", Text),
+    Column("image_url", Text),
+    Column("image_caption", Text),
+    Column("image_credit", Text),
+    Column("text", Text, nullable=False),
+    Column("text_status", String(16), nullable=False),
+    Column("text_reason", Text),
+    Column("page_fetched_at", UTCDateTime),
+    Column("page_http_status", Integer),
+    Column("language", String(8), nullable=False),
+    Column("relevant", Boolean, nullable=False),
+    Column("relevance_score", Float, nullable=False),
+    Column("relevance_reason", Text, nullable=False),
+    Column("matched_terms", JSON, nullable=False),
+    Column("topics", JSON, nullable=False),
+    Column("routes", JSON, nullable=False),
+    Column("places", JSON, nullable=False),
+    Column("org_mentions", JSON, nullable=False),
+    Column("outlets", JSON, nullable=False),
+    Column("sentence", Text),
+    Column("sentence_source", String(16)),
+    Column("sentence_error", Text),
+    Column("story_id", BigInteger().with_variant(Integer, "sqlite")),
+    Index("ix_articles_relevant_published", "relevant", "published_at"),
+    Index("ix_articles_source", "source_id"),
+)
+
+# Sentences the LLM summarizer wrote, keyed on a hash of model, prompt and text.
+summaries = Table(
+    "summaries",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("sentence", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -1,0 +1,122 @@
+"""Queries of the processing stage: entries waiting to be processed, articles, summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, or_, select
+
+from aggregator.models import Article, EntryInput
+from aggregator.store.schema import articles, entries, sources, summaries
+
+_ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An entry to process, with what an earlier processing of it kept."""
+
+    entry: EntryInput
+    source_url: str
+    previous_text: str | None  # full text fetched earlier, reused when only the rules changed
+    previous_status: str | None
+    entry_changed: bool
+
+
+class ArticleQueries:
+    """Mixed into Store, which provides ``read`` and ``write``."""
+
+    def read(self) -> AbstractContextManager[Connection]: ...  # pragma: no cover
+    def write(self) -> AbstractContextManager[Connection]: ...  # pragma: no cover
+
+    def pending(self, rules_hash: str, since: datetime, limit: int | None = None) -> list[Pending]:
+        """Entries published since ``since`` never processed, changed, or processed under
+        other rules; newest first."""
+        query = (
+            select(
+                entries,
+                sources.c.url.label("source_url"),
+                articles.c.entry_hash.label("done"),
+                articles.c.text.label("previous_text"),
+                articles.c.text_status.label("previous_status"),
+            )
+            .join(sources, sources.c.id == entries.c.source_id)
+            .outerjoin(articles, articles.c.entry_id == entries.c.id)
+            .where(entries.c.published_at >= since)
+            .where(
+                or_(
+                    articles.c.entry_id.is_(None),
+                    articles.c.entry_hash != entries.c.content_hash,
+                    articles.c.rules_hash != rules_hash,
+                )
+            )
+            .order_by(entries.c.published_at.desc(), entries.c.id)
+            .limit(limit)
+        )
+        with self.read() as conn:
+            return [_pending(row) for row in conn.execute(query).mappings()]
+
+    def save_articles(self, found: Sequence[Article]) -> None:
+        if not found:
+            return
+        rows = [_article_row(a) for a in found]
+        with self.write() as conn:
+            ids = [a.entry_id for a in found]
+            conn.execute(delete(articles).where(articles.c.entry_id.in_(ids)))
+            conn.execute(insert(articles), rows)
+
+    def articles(
+        self,
+        *,
+        since: datetime | None = None,
+        relevant_only: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Articles with their outlet's name, newest first."""
+        query = select(articles, sources.c.name.label("source_name")).join(
+            sources, sources.c.id == articles.c.source_id
+        )
+        if since is not None:
+            query = query.where(articles.c.published_at >= since)
+        if relevant_only:
+            query = query.where(articles.c.relevant.is_(True))
+        query = query.order_by(articles.c.published_at.desc(), articles.c.entry_id).limit(limit)
+        with self.read() as conn:
+            yield from (dict(row) for row in conn.execute(query).mappings())
+
+    def summary(self, key: str) -> str | None:
+        with self.read() as conn:
+            return conn.scalar(select(summaries.c.sentence).where(summaries.c.key == key))
+
+    def save_summary(self, key: str, sentence: str, now: datetime) -> None:
+        with self.write() as conn:
+            conn.execute(delete(summaries).where(summaries.c.key == key))
+            conn.execute(insert(summaries).values(key=key, sentence=sentence, created_at=now))
+
+
+def _pending(row: Any) -> Pending:
+    entry = EntryInput(
+        entry_id=row["id"],
+        source_id=row["source_id"],
+        entry_hash=row["content_hash"],
+        title=row["title"],
+        summary=row["summary"],
+        url=row["url"],
+        author=row["author"],
+        published_at=row["published_at"],
+        date_is_fallback=row["date_fallback"] is not None,
+        image_url=row["image_url"],
+    )
+    changed = row["done"] is not None and row["done"] != row["content_hash"]
+    return Pending(entry, row["source_url"], row["previous_text"], row["previous_status"], changed)
+
+
+def _article_row(article: Article) -> dict[str, Any]:
+    row = {name: getattr(article, name) for name in _ARTICLE_FIELDS}
+    for name in ("matched_terms", "topics", "routes", "org_mentions", "outlets"):
+        row[name] = list(row[name])
+    return row
