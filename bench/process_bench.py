@@ -41,28 +41,65 @@ FILLER = (
 
 
 def page(rng: random.Random, size: int = 100_000) -> str:
+    """A news page as sites make them: most of its 100 KB is markup (menus, teasers, link
+    farms, widgets), not one script blob, so the DOM is as large as a real page's."""
     story = rng.sample(LEDES, 12)
-    paragraphs = "".join(f"<p>{s['text']} {FILLER}</p>" for s in story)
-    nav = "".join(f'<li><a href="/section/{i}">Section {i}</a></li>' for i in range(60))
-    related = "".join(
-        f'<li><a href="/story/{rng.randrange(10**6)}">{s["title"]}</a></li>'
-        for s in rng.sample(LEDES, 20)
+    lang = story[0]["language"]
+    paragraphs = "".join(
+        f'<p class="article__paragraph" data-index="{i}">{s["text"]} {FILLER}</p>'
+        + (_teaser_box(rng) if i in (3, 7) else "")
+        for i, s in enumerate(story)
     )
     head = (
-        f"<html lang='{story[0]['language']}'><head><title>{story[0]['title']}</title>"
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
+        f"<title>{story[0]['title']} | Example News</title>"
         "<meta property='og:type' content='article'>"
-        "<meta property='article:published_time' content='2026-11-24T08:00:00Z'></head>"
+        "<meta property='og:image' content='https://example.org/img/lead.jpg'>"
+        "<meta property='article:published_time' content='2026-11-24T08:00:00Z'>"
+        "<style>.a{color:red}.b{margin:0}</style><script>window.dataLayer=[];</script></head>"
     )
-    body = (
-        f"<body><nav><ul>{nav}</ul></nav><article><h1>{story[0]['title']}</h1>"
-        "<figure><img src='/a.jpg'><figcaption>A caption. Photo: Jane Doe/AFP</figcaption>"
-        f"</figure>{paragraphs}</article><aside><ul>{related}</ul></aside>"
+    article = (
+        f"<main><article class='article'><header><h1 class='headline'>{story[0]['title']}</h1>"
+        "<div class='byline'>By <a href='/authors/jane'>Jane Doe</a></div>"
+        "<time datetime='2026-11-24T08:00:00Z'>24 Nov 2026</time></header>"
+        "<figure><img src='https://example.org/img/lead.jpg' alt='Lead'>"
+        "<figcaption>A caption. <span class='credit'>Photo: Jane Doe/AFP</span></figcaption>"
+        f"</figure><div class='article__body'>{paragraphs}</div></article>"
     )
-    script = "<script>var x = '" + "a" * 1000 + "';</script>"
-    html = head + body
-    while len(html) < size:
-        html += script
-    return html + "<footer>Subscribe to our newsletter</footer></body></html>"
+    html = head + "<body>" + _menu(rng) + article
+    while len(html) < size - 2_000:
+        html += _widget(rng)
+    return html + "</main><footer>Subscribe to our newsletter</footer></body></html>"
+
+
+def _menu(rng: random.Random) -> str:
+    items = "".join(
+        f"<li class='menu__item'><a class='menu__link' href='/section/{i}'>Section {i}</a>"
+        f"<ul class='submenu'>{''.join(_link(rng) for _ in range(6))}</ul></li>"
+        for i in range(12)
+    )
+    return f"<header class='site-header'><nav class='menu'><ul>{items}</ul></nav></header>"
+
+
+def _link(rng: random.Random) -> str:
+    title = rng.choice(LEDES)["title"]
+    return f"<li><a href='/story/{rng.randrange(10**6)}' data-track='nav'>{title}</a></li>"
+
+
+def _teaser_box(rng: random.Random) -> str:
+    links = "".join(_link(rng) for _ in range(3))
+    return f"<aside class='related'><h3>Read more</h3><ul>{links}</ul></aside>"
+
+
+def _widget(rng: random.Random) -> str:
+    """A sidebar or footer block: "most read" teasers with images and dates."""
+    teasers = "".join(
+        f"<div class='teaser'><a href='/story/{rng.randrange(10**6)}'>"
+        f"<img src='/img/{rng.randrange(999)}.jpg' alt=''><h4>{item['title']}</h4></a>"
+        f"<span class='teaser__date'>24 Nov 2026</span></div>"
+        for item in rng.sample(LEDES, 6)
+    )
+    return f"<section class='widget'><h3>Most read</h3><div class='grid'>{teasers}</div></section>"
 
 
 def analyser() -> Analyser:

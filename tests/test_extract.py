@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,6 +187,12 @@ def test_listing_pages_are_not_articles(name: str) -> None:
     assert found.text == ""
 
 
+def test_listing_page_has_no_guessed_date() -> None:
+    found = extract(page("section_index.html"), "https://www.dailycourier.example/world/migration/")
+    assert found.status is TextStatus.NOT_ARTICLE
+    assert found.published is None  # the teasers' dates are not the page's
+
+
 def test_listing_needs_no_url_hint() -> None:
     found = extract(page("section_index.html"), "https://www.dailycourier.example/migration-news")
     assert found.status is TextStatus.NOT_ARTICLE
@@ -209,6 +216,47 @@ def test_cp1252_page_declared_utf8_is_read_right() -> None:
     assert "« Nos enfants ne voient plus d’avenir ici »" in found.text
     assert "\ufffd" not in found.text
     assert found.language == "fr"
+
+
+RUSSIAN_PAGE = """<!DOCTYPE html><html lang="ru"><head>
+<title>Мигранты из Центральной Азии возвращаются домой</title></head><body><article>
+<h1>Мигранты из Центральной Азии возвращаются домой</h1>
+<p>Тысячи трудовых мигрантов из Таджикистана и Узбекистана вернулись домой этой осенью, сообщили
+в министерстве труда, ссылаясь на данные пограничной службы и транспортных компаний.</p>
+<p>По словам чиновников, многие из них потеряли работу на стройках, а другие не смогли продлить
+разрешения на работу после изменения правил, вступивших в силу летом этого года.</p>
+<p>Международные организации призвали власти помочь вернувшимся семьям с жильём, медицинской
+помощью и поиском работы, особенно в сельских районах, где рабочих мест не хватает.</p>
+</article></body></html>"""
+
+
+def test_charset_from_the_content_type_header() -> None:
+    raw = RUSSIAN_PAGE.encode("cp1251")  # and no meta charset in the page
+    found = extract_article(
+        raw, ARTICLE_URL, now=NOW, content_type="text/html; charset=windows-1251"
+    )
+    assert found.status is TextStatus.FULL
+    assert found.title == "Мигранты из Центральной Азии возвращаются домой"
+    assert "Тысячи трудовых мигрантов из Таджикистана" in found.text
+    assert extract(raw).title != found.title  # without the header the bytes are misread
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/html; charset=ISO-8859-1", 'text/html;charset="latin1"', "text/html"]
+)
+def test_utf8_bytes_stay_utf8_whatever_the_header(content_type: str) -> None:
+    raw = RUSSIAN_PAGE.encode("utf-8")
+    found = extract_article(raw, ARTICLE_URL, now=NOW, content_type=content_type)
+    assert found.title == "Мигранты из Центральной Азии возвращаются домой"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/html; charset=utf-8", "text/html; charset=nonsense"]
+)
+def test_header_charset_that_does_not_fit_gives_way_to_the_page(content_type: str) -> None:
+    raw = page("cp1252_mislabelled.html")  # cp1252 bytes, the page says utf-8
+    found = extract_article(raw, ARTICLE_URL, now=NOW, content_type=content_type)
+    assert found.title == "Sénégal : le départ des pirogues inquiète les pêcheurs de Mbour"
 
 
 def test_empty_body_is_not_an_article() -> None:
@@ -460,6 +508,51 @@ def test_language_from_og_locale_and_none_when_undeclared() -> None:
     assert extract(localized).language == "pt"
 
 
+def test_byline_without_author_meta_is_still_read() -> None:
+    byline = '<p class="byline">By Amina Diallo</p>'
+    html = article_html(figure=byline)
+    assert extract(html).author == "Amina Diallo"
+    assert extract(html.replace(byline, "<p>By the sea</p>")).author is None
+
+
+@pytest.mark.parametrize(
+    "wall",
+    [
+        '<div id="paywall"><p>Subscribe now.</p></div>',
+        '<div class="tp-modal"><p>Subscribe now.</p></div>',
+        '<section class="content-locked"><p>Subscribe now.</p></section>',
+        '<div class="Piano-Inline"><p>Subscribe now.</p></div>',
+    ],
+)
+def test_paywall_element_by_class_or_id(wall: str) -> None:
+    found = extract(article_html(body_extra=wall, paragraphs=2))
+    assert found.status is TextStatus.PAYWALL
+    assert found.reason.startswith("paywall: paywall element")
+
+
+def test_declared_time_beats_other_dates_on_the_page() -> None:
+    head = (
+        '<meta name="date" content="2025-06-01">'
+        '<meta property="article:published_time" content="2025-06-12T07:45:00+02:00">'
+    )
+    found = extract(article_html(head=head), "https://www.harbour.example/news/rescue")
+    assert found.published == datetime(2025, 6, 12, 5, 45, tzinfo=UTC)
+
+
+def test_date_found_in_the_page_without_a_declared_time() -> None:
+    head = '<meta name="date" content="2025-06-03T10:30:00Z">'
+    found = extract(article_html(head=head), "https://www.harbour.example/news/rescue")
+    assert found.published == datetime(2025, 6, 3, 10, 30, tzinfo=UTC)
+
+
+def test_trafilatura_warnings_do_not_reach_users(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):  # the root logger lets everything through
+        assert extract(page("empty_body.html")).status is TextStatus.NOT_ARTICLE
+        assert extract(page("home.html")).status is TextStatus.NOT_ARTICLE
+    noisy = [r for r in caplog.records if r.name.startswith("trafilatura")]
+    assert all(r.levelno >= logging.ERROR for r in noisy), [r.getMessage() for r in noisy]
+
+
 # --- hostile input ------------------------------------------------------------------------
 
 
@@ -488,6 +581,14 @@ def test_control_characters_in_str_input() -> None:
     found = extract(html)
     assert found.status is TextStatus.FULL
     assert "Border officials said" in found.text
+
+
+def test_lone_surrogate_in_str_input() -> None:
+    html = article_html().replace("Border officials", "Border\udc80 officials")
+    found = extract(html)
+    assert found.status is TextStatus.FULL
+    assert "Border officials said" in found.text
+    assert PARAGRAPHS[3] in found.text  # read past it
 
 
 def test_deeply_nested_markup_does_not_raise() -> None:

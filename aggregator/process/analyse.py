@@ -26,6 +26,8 @@ from aggregator.sources import Section, Source
 
 ANALYSIS_VERSION = "1"  # bump when a change here should re-process stored articles
 LANGUAGE_SAMPLE = 400  # characters of text after the title: plenty for an n-gram model
+LEAD_SAMPLE = 2000  # characters the sentence is looked for in: the lead, and then some
+PLACES_SAMPLE = 4000  # characters searched for places: what the story is about comes early
 
 # Wire services credited next to the outlet when a dateline or byline names them.
 WIRES = {
@@ -91,18 +93,24 @@ class Analyser:
         published = entry.published_at
         if entry.date_is_fallback and extraction and extraction.published:
             published = extraction.published
-        dateline = lead_dateline(text)
-        body = dateline.rest
+        head, tail = _split_lead(text)
+        dateline = lead_dateline(head)  # cleaning the lead area is enough, and cheaper
+        body = dateline.rest + tail
         language = detect(
             f"{title}. {body[:LANGUAGE_SAMPLE]}", source.language if source else None
         ).code
         relevance = self.classifier.classify(title, body, url=entry.url, rules=_rules(source))
         places = self.gazetteer.find(
-            title=title, text=body, dateline_place=dateline.place, language=language
+            title=title,
+            text=body[:PLACES_SAMPLE],
+            dateline_place=dateline.place,
+            language=language,
         )
         mentions = self.orgs.find(title, body)
         outlets = credit(source.name if source else None, dateline.agencies, entry.author)
-        sentence = self._sentence(outlets, body, language, published, title, source, mentions)
+        sentence = self._sentence(
+            outlets, body[:LEAD_SAMPLE], language, published, title, source, mentions
+        )
         return Article(
             entry_id=entry.entry_id,
             source_id=entry.source_id,
@@ -167,6 +175,15 @@ class Analyser:
                 _ORG_KIND[first.kind], self.organization.name, first.person, language
             )
         return compose(outlets, clause, language=language, org_mention=mention)
+
+
+def _split_lead(text: str) -> tuple[str, str]:
+    """The lead area (whole paragraphs, about LEAD_SAMPLE characters) and the rest."""
+    if len(text) <= LEAD_SAMPLE:
+        return text, ""
+    cut = text.rfind("\n", 0, LEAD_SAMPLE)
+    cut = cut if cut > 0 else LEAD_SAMPLE
+    return text[:cut], text[cut:]
 
 
 def _choose_text(

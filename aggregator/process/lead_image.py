@@ -73,23 +73,23 @@ def lead_image(tree: HtmlElement, declared: Declared, image_url: str | None, url
     """The lead image's caption and credit, and an address for it found on the way
     (callers prefer the og:image they already hold)."""
     ld = _ld_image(declared, url)
-    figure = _lead_figure(tree, image_url)
-    if figure is None:
+    found = _lead_figure(tree, image_url) if tree.find(".//figure") is not None else None
+    if found is None:
         return LeadImage(ld.url, ld.caption or declared.og_image_alt, ld.credit)
+    figure, sources = found
     caption, credit = _figure_texts(figure)
-    sources = [s for s in _SOURCES(figure) if s.strip()]
-    src = absolute_url(sources[0].split()[0], url) if sources else None
+    src = absolute_url(sources[0].split()[0], url)
     return LeadImage(src, caption or ld.caption or declared.og_image_alt, credit or ld.credit)
 
 
-def _lead_figure(tree: HtmlElement, image_url: str | None) -> HtmlElement | None:
-    """The figure showing the og:image, else the first with a caption."""
-    figures = [f for f in _FIGURES(tree) if _SOURCES(f)]
+def _lead_figure(tree: HtmlElement, image_url: str | None) -> tuple[HtmlElement, list[str]] | None:
+    """The figure showing the og:image, else the first with a caption; with its sources."""
+    figures = [(f, s) for f in _FIGURES(tree) if (s := [x for x in _SOURCES(f) if x.strip()])]
     key = _image_key(image_url) if image_url else ""
-    for figure in figures if key else ():
-        if any(_image_key(c) == key for s in _SOURCES(figure) for c in s.split(",")):
-            return figure
-    return next((f for f in figures if _caption_element(f) is not None), None)
+    for figure, sources in figures if key else ():
+        if any(_image_key(c) == key for s in sources for c in s.split(",")):
+            return figure, sources
+    return next(((f, s) for f, s in figures if _caption_element(f) is not None), None)
 
 
 def _image_key(src: str) -> str:

@@ -13,6 +13,7 @@ Three kinds, strongest first, as the digest's second sentence names them:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -76,11 +77,15 @@ class OrgFinder:
         self._index.add_all([name, *aliases], name)
         words = sorted({re.escape(a) for a in (name, *aliases)}, key=len, reverse=True)
         self._alias = "(?:(?:the|l'|la|le|el)\\s*)?(?:" + "|".join(words) + ")"
+        # A cheap first look, in C: any alias at all? (no accents or case folding: a superset
+        # of what the word matcher accepts is all it must be)
+        plain = {re.escape(_unaccent(a)) for a in (name, *aliases)}
+        self._maybe = re.compile("|".join(sorted(plain | set(words))), re.IGNORECASE)
 
     def find(self, title: str, text: str) -> tuple[OrgMention, ...]:
         """Every mention, strongest kind first; one per sentence."""
-        if not self._index.scan(tokenize(f"{title}\n{text}")):
-            return ()  # the usual case: one pass over the words, no sentence splitting
+        if not self._maybe.search(title) and not self._maybe.search(text):
+            return ()  # the usual case, found without splitting sentences or words
         mentions = []
         for sentence in [title, *_SENTENCE.split(text)]:
             if sentence and self._index.scan(tokenize(sentence)):
@@ -91,7 +96,7 @@ class OrgFinder:
         person = self._person(sentence)
         if person or (_QUOTE.search(sentence) and _SAYS.search(sentence)):
             return OrgMention(MentionKind.QUOTED, person, sentence)
-        if _NUMBER.search(sentence) and _CITING.search(sentence):
+        if _NUMBER.search(sentence) and (_CITING.search(sentence) or _SAYS.search(sentence)):
             return OrgMention(MentionKind.CITED_FIGURES, None, sentence)
         return OrgMention(MentionKind.REFERENCED, None, sentence)
 
@@ -110,6 +115,11 @@ class OrgFinder:
             if match:
                 return match.group("n")
         return None
+
+
+def _unaccent(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def strongest(mentions: Sequence[OrgMention]) -> OrgMention | None:

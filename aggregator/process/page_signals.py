@@ -19,6 +19,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,15 +48,26 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [] if value is None else [value]
 
 
+def to_utc(value: str | None) -> datetime | None:
+    """An ISO 8601 timestamp as an aware UTC datetime (naive ones taken as UTC), or None."""
+    try:
+        stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+    if stamp is None:
+        return None
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
 # --- declared signals ---------------------------------------------------------------------
 
-_LD_SCRIPTS = etree.XPath("//script[contains(translate(@type, 'LDJSON', 'ldjson'), 'ld+json')]")
+_TYPED_SCRIPTS = etree.XPath("//script[@type]")  # a case-folding XPath is slow on many scripts
 _PAYWALL_PATTERN = (
     r"pay-?wall|subscribers?-only|subscriber-content|premium-(?:content|wall|only)"
     r"|\breg-?wall|registration-wall|\btp-(?:modal|container|backdrop)|\bpiano-(?:inline|paywall"
     r"|offer|container|modal)|tinypass|(?:article|content)-locked|locked-content|metered-?content"
 )
-# A literal every alternative of _PAYWALL_PATTERN contains: a page whose class and id
+# Every alternative of _PAYWALL_PATTERN contains one of these: a page whose class and id
 # values hold none of them cannot match, and the regex XPath below costs a full scan.
 _PAYWALL_LITERALS = (
     "pay-wall", "paywall", "subscriber", "premium-", "reg-wall", "regwall", "registration-wall",
@@ -66,8 +78,8 @@ _PAYWALL_ELEMENTS = etree.XPath(
     "[not(ancestor-or-self::a or ancestor::li or ancestor::aside or ancestor::nav)]",
     namespaces={"re": "http://exslt.org/regular-expressions"},
 )
-_CLASSES = etree.XPath("//body//@class", smart_strings=False)
-_IDS = etree.XPath("//body//@id", smart_strings=False)
+_CLASSES = etree.XPath("//@class", smart_strings=False)
+_IDS = etree.XPath("//@id", smart_strings=False)
 _LANGUAGE_TAG = re.compile(r"\s*([A-Za-z]{2})(?:[-_][A-Za-z0-9]+)*\s*$")
 
 
@@ -79,17 +91,19 @@ class Declared:
     article_type: bool
     collection_type: bool
     paywall_marker: str | None
-    published: str | None
+    published: datetime | None  # aware UTC; as declared, not yet checked against the clock
     og_image: str | None
     og_image_alt: str | None
     language: str | None
     ld_images: tuple[dict[str, Any], ...]
+    names: str  # every class and id value, for cheap checks before costly XPaths
 
 
 def read_declared(tree: HtmlElement) -> Declared:
     """The declared signals, from one pass over the meta tags and one over JSON-LD."""
     metas, content_language = _metas(tree)
     tops, nodes = _json_ld(tree)
+    names = f"{' '.join(_CLASSES(tree))} {' '.join(_IDS(tree))}"
     types = {str(t).lower() for node in tops for t in as_list(node.get("@type"))}
     language_candidates = (
         tree.get("lang") or tree.get("xml:lang"),
@@ -101,14 +115,17 @@ def read_declared(tree: HtmlElement) -> Declared:
         title=squash(tree.findtext(".//title")) or "",
         article_type="article" in metas.get("og:type", "").lower() or bool(types & ARTICLE_TYPES),
         collection_type=bool(types & COLLECTION_TYPES),
-        paywall_marker=_paywall_marker(tree, metas, nodes),
-        published=metas.get("article:published_time")
-        or _ld_value(tops, "datePublished")
-        or metas.get("datePublished"),
+        paywall_marker=_paywall_marker(tree, metas, nodes, names.lower()),
+        published=to_utc(
+            metas.get("article:published_time")
+            or _ld_value(tops, "datePublished")
+            or metas.get("datePublished")
+        ),
         og_image=metas.get("og:image") or metas.get("twitter:image"),
         og_image_alt=metas.get("og:image:alt") or metas.get("twitter:image:alt"),
         language=next(filter(None, map(_language_code, language_candidates)), None),
         ld_images=tuple(_ld_images(tops)),
+        names=names,
     )
 
 
@@ -135,12 +152,16 @@ def _language_code(value: str | None) -> str | None:
 
 
 def _json_ld(tree: HtmlElement) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The page's own JSON-LD entities (top level, @graph, mainEntity), and every object."""
+    """The page's own JSON-LD entities (top level, @graph, mainEntity), and every object
+    of the scripts that can declare a paywall (the only use of the deep walk)."""
     tops: list[dict[str, Any]] = []
     nodes: list[dict[str, Any]] = []
-    for script in _LD_SCRIPTS(tree):
+    for script in _TYPED_SCRIPTS(tree):
+        if "ld+json" not in script.get("type", "").lower():
+            continue
+        source = script.text or "null"
         try:
-            data = json.loads(script.text or "null", strict=False)
+            data = json.loads(source, strict=False)
         except (ValueError, RecursionError):
             continue
         for top in (x for x in as_list(data) if isinstance(x, dict)):
@@ -148,7 +169,8 @@ def _json_ld(tree: HtmlElement) -> tuple[list[dict[str, Any]], list[dict[str, An
                 tops.append(entity)
                 main = entity.get("mainEntity")
                 tops.extend(x for x in as_list(main) if isinstance(x, dict))
-        nodes.extend(_walk(data))
+        if "isAccessibleForFree" in source:
+            nodes.extend(_walk(data))
     return tops, nodes
 
 
@@ -176,7 +198,7 @@ def _ld_images(tops: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def _paywall_marker(
-    tree: HtmlElement, metas: dict[str, str], nodes: list[dict[str, Any]]
+    tree: HtmlElement, metas: dict[str, str], nodes: list[dict[str, Any]], names: str
 ) -> str | None:
     """The publisher's paywall declaration, else a paywall element outside link lists."""
     for node in nodes:
@@ -186,13 +208,34 @@ def _paywall_marker(
         return "isAccessibleForFree=false"
     if metas.get("article:content_tier", "").lower() == "locked":
         return "content tier locked"
-    names = f"{' '.join(_CLASSES(tree))} {' '.join(_IDS(tree))}".lower()
     if not any(literal in names for literal in _PAYWALL_LITERALS):
         return None
     for el in _PAYWALL_ELEMENTS(tree, p=_PAYWALL_PATTERN):
         attr = "class" if re.search(_PAYWALL_PATTERN, el.get("class", ""), re.I) else "id"
         return f'paywall element {attr}="{el.get(attr, "")[:40]}"'
     return None
+
+
+# Every byline XPath of trafilatura's author search (trafilatura.xpaths.AUTHOR_XPATHS) needs
+# one of these in a class or id, case-sensitively; or "author"/"Byline" in one of the
+# attributes below; or an element named author or rel. The page's text cannot serve:
+# "authorities" is in every other story.
+_BYLINE_HINTS = (
+    "uthor", "yline", "byl", "BBL", "username", "screenname", "writer", "zuozhe", "bianji",
+    "xiaobian", "channel-name", "submitted-by", "posted-by", "journalist-name",
+)  # fmt: skip
+_BYLINE_ATTRIBUTES = etree.XPath(
+    "//@rel | //@itemprop | //@data-testid | //@data-component", smart_strings=False
+)
+
+
+def may_have_byline(tree: HtmlElement, declared: Declared) -> bool:
+    """False where trafilatura's costly author search cannot find anything."""
+    if any(hint in declared.names for hint in _BYLINE_HINTS):
+        return True
+    if any("uthor" in value or "Byline" in value for value in _BYLINE_ATTRIBUTES(tree)):
+        return True
+    return tree.find(".//author") is not None or tree.find(".//rel") is not None
 
 
 # --- layout measures ----------------------------------------------------------------------
@@ -349,11 +392,10 @@ def listing_reason(declared: Declared, layout: Layout, words: int, url: str) -> 
     The URL path and a CollectionPage type only lower the bar; the page must show it.
     """
     hint = declared.collection_type or bool(_LISTING_PATH.search(urlsplit(url).path or "/"))
-    if declared.article_type:
-        listing = _extreme_listing(layout)
-    else:
-        listing = _plain_listing(layout, hint)
-    if not listing:
+    if declared.article_type:  # the publisher says article: only an extreme page overrules it
+        if not _extreme_listing(layout):
+            return None
+    elif not _plain_listing(layout, hint):
         return None
     return (
         f"listing page: {layout.links} links, {layout.teasers} teasers, longest text block"
@@ -362,8 +404,8 @@ def listing_reason(declared: Declared, layout: Layout, words: int, url: str) -> 
 
 
 def _extreme_listing(layout: Layout) -> bool:
-    """The publisher says article: only an extreme page overrules it. (Fifteen teasers
-    are "many" with or without a hint.) Cheapest measure first."""
+    """Fifteen teasers (many, with or without a hint), no run of prose, mostly links.
+    The cheapest measure first: on an article it settles the question alone."""
     return layout.block_words < 60 and layout.teasers >= 15 and layout.link_density >= 0.4
 
 

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from aggregator.process.matcher import Hit, PhraseIndex, Tokens, is_case_sensitive, tokenize
 from aggregator.process.taxonomy import Scoring, Taxonomy
 
-MAX_WORDS = 3000  # deeper than this a hit would weigh next to nothing
+MAX_WORDS = 1500  # deeper than this a hit would weigh next to nothing
 LEDE_WORDS = 40  # a title's ambiguous terms may find their context this far into the text
 AMBIGUOUS_WEIGHT = 0.7
 PEOPLE_WEIGHT = 0.35

@@ -140,7 +140,11 @@ class ProcessRun:
 def to_page(fetched: PageFetch, now: datetime) -> Page:
     """A fetch result as the analyser sees it: an extraction, or why there is none."""
     if fetched.body is not None and fetched.error is None:
-        extraction = extract_article(fetched.body, fetched.final_url or fetched.url)
+        extraction = extract_article(
+            fetched.body,
+            fetched.final_url or fetched.url,
+            content_type=fetched.headers.get("content-type"),
+        )
         return Page(extraction, now, fetched.http_status)
     if fetched.error_kind == "robots":
         failed = Extraction(TextStatus.BLOCKED, fetched.error or "disallowed by robots.txt")
