@@ -15,9 +15,9 @@ from aggregator.fetch.guard import AddressPolicy
 from aggregator.fetch.http import HttpClient, HttpOptions
 from aggregator.fetch.robots import RobotsCache
 from aggregator.fetch.runner import FetchRun, Progress, RunOptions
-from aggregator.models import Article, FetchReport
+from aggregator.models import FetchReport
 from aggregator.process.analyse import Analyser
-from aggregator.process.inspect import inspect_inputs
+from aggregator.process.inspect import Inspection, inspect_inputs
 from aggregator.process.llm import LlmOptions, LlmSummarizer
 from aggregator.process.places import Gazetteer
 from aggregator.process.run import ProcessReport, ProcessRun
@@ -126,7 +126,7 @@ class App:
 
     def inspect(
         self, inputs: Sequence[str], *, url: str | None = None, outlet: str | None = None
-    ) -> list[tuple[str, Article]]:
+    ) -> list[Inspection]:
         """Analyse HTML files or URLs as processing would; nothing is stored."""
         return inspect_inputs(self, inputs, url=url, outlet=outlet)
 

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from aggregator.app import App
 from aggregator.cli import ConfigOpt, DbOpt, JsonOpt, _config, _errors, _with_app, app, err, out
-from aggregator.config import config_path
+from aggregator.config import Config, Settings, config_path
 from aggregator.errors import ConfigError
 from aggregator.models import Article
 from aggregator.process.evaluate import evaluate, read_examples
@@ -81,13 +81,33 @@ def inspect(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Show what processing makes of a page, and why it is kept or dropped."""
-    results = _with_app(config, db, lambda a: a.inspect(inputs, url=url, outlet=outlet))
-    for item, article in results:
+    """Show what processing makes of a page, and why it is kept or dropped.
+
+    Works without a sources.yaml (the built-in settings are used)."""
+    with _errors(), App(_config_or_defaults(config, db)) as application:
+        results = application.inspect(inputs, url=url, outlet=outlet)
+    for result in results:
+        if result.article is None:
+            err.print(f"[red]error:[/red] {result.error}")
+            if as_json:
+                print(json.dumps({"input": result.input, "error": result.error}))
+            continue
+        found = article_json(result.article)
+        if not result.date_known:
+            found["published"] = None
         if as_json:
-            print(json.dumps({"input": item, **article_json(article)}, ensure_ascii=False))
+            print(json.dumps({"input": result.input, **found}, ensure_ascii=False))
         else:
-            _print_article(item, article)
+            _print_article(result.input, result.article)
+    if any(r.article is None for r in results):
+        raise typer.Exit(1)
+
+
+def _config_or_defaults(config: Path | None, db: str | None) -> Config:
+    if config is None and not _default_config():
+        settings = Settings(database_url=db) if db else Settings()
+        return Config(config_path(None, os.environ), settings, ())
+    return _config(config, db)
 
 
 def _print_article(item: str, article: Article) -> None:

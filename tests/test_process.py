@@ -217,9 +217,15 @@ def test_cli_inspect_a_file_and_a_url(runner, tmp_path, site, config):
     assert "relevant" in table.stdout and "missing_migrants_sar" in table.stdout
 
 
-def test_cli_inspect_a_missing_file(runner, config):
-    result = runner.invoke(cli, ["inspect", "nowhere.html", "-c", str(config.path)])
-    assert result.exit_code == 2 and "nowhere.html" in result.stderr
+def test_cli_inspect_goes_on_past_a_missing_file_and_needs_no_config(runner, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(ARTICLE, encoding="utf-8")
+    args = ["inspect", "nowhere.html", str(page), "--json", "--url", "https://www.dw.com/x"]
+    result = runner.invoke(cli, args)  # no sources.yaml in the working directory
+    assert result.exit_code == 1 and "nowhere.html" in result.stderr
+    missing, found = (json.loads(line) for line in result.stdout.splitlines())
+    assert missing["input"] == "nowhere.html" and "cannot read" in missing["error"]
+    assert found["relevant"] and found["sentence"].startswith("DW reported that ")
 
 
 def test_cli_eval_relevance(runner, tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from aggregator import __version__
@@ -20,11 +20,18 @@ from aggregator.process.language import detect
 from aggregator.process.orgs import MentionKind, OrgFinder, OrgMention
 from aggregator.process.places import Gazetteer
 from aggregator.process.relevance import Classifier, Rules
-from aggregator.process.sentence import compose, lead_clause, lead_dateline, org_sentence
-from aggregator.process.taxonomy import Taxonomy
+from aggregator.process.sentence import (
+    compose,
+    join_outlets,
+    lead_clause,
+    lead_dateline,
+    org_sentence,
+)
+from aggregator.process.taxonomy import LANGUAGES, Taxonomy
 from aggregator.sources import Section, Source
 
 ANALYSIS_VERSION = "1"  # bump when a change here should re-process stored articles
+DIGEST_LANGUAGE = "en"
 LANGUAGE_SAMPLE = 400  # characters of text after the title: plenty for an n-gram model
 LEAD_SAMPLE = 2000  # characters the sentence is looked for in: the lead, and then some
 PLACES_SAMPLE = 4000  # characters searched for places: what the story is about comes early
@@ -100,6 +107,9 @@ class Analyser:
             f"{title}. {body[:LANGUAGE_SAMPLE]}", source.language if source else None
         ).code
         relevance = self.classifier.classify(title, body, url=entry.url, rules=_rules(source))
+        if not relevance.relevant and language not in LANGUAGES:
+            reason = f"{relevance.reason} (the taxonomy has no terms in language {language!r})"
+            relevance = replace(relevance, reason=reason)
         places = self.gazetteer.find(
             title=title,
             text=body[:PLACES_SAMPLE],
@@ -165,16 +175,17 @@ class Analyser:
             proper_words=self.proper_words | set(outlets),
             title=title,
             trending=trending,
+            frame_words=len(join_outlets(outlets).split()) + 2,  # "<outlets> reported that"
         )
         if clause is None:
             return None
         mention = None
         if mentions:
             first = mentions[0]
-            mention = org_sentence(
-                _ORG_KIND[first.kind], self.organization.name, first.person, language
-            )
-        return compose(outlets, clause, language=language, org_mention=mention)
+            mention = org_sentence(_ORG_KIND[first.kind], self.organization.name, first.person)
+        # The digest is written in English: the frame is English whatever the article's
+        # language (an editor, or the LLM summarizer, translates the clause).
+        return compose(outlets, clause, language=DIGEST_LANGUAGE, org_mention=mention)
 
 
 def _split_lead(text: str) -> tuple[str, str]:

@@ -70,7 +70,9 @@ FUTURE_SLACK = timedelta(days=1)
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _HTMLDATE = {  # the page's own timestamps before a date in its URL
     "original_date": True,
-    "extensive_search": True,
+    # Only the page's structured dates (meta, JSON-LD, <time>, URL): the extensive search
+    # reads dates out of teasers and sidebars, and runs dateparser for seconds on some pages.
+    "extensive_search": False,
     "deferred_url_extractor": True,
     "outputformat": "%Y-%m-%dT%H:%M:%S%z",
 }
@@ -173,7 +175,7 @@ def _extract(text: str, url: str, now: datetime) -> Extraction:
         return Extraction(TextStatus.BLOCKED, blocked)
     body = _main_text(tree)
     doc = _trafilatura_metadata(tree, declared, url)
-    title = squash(doc.title) or declared.title or None
+    title = clean_title(squash(doc.title) or declared.title or None, doc.sitename)
     status, reason, kept = _classify(_clean_text(body, title), declared, layout, url)
     has_text = status in (TextStatus.FULL, TextStatus.PAYWALL)
     return Extraction(
@@ -416,6 +418,8 @@ def _classify(
         return _paywall(text, marker)
     if words < MIN_ARTICLE_WORDS:
         return TextStatus.NOT_ARTICLE, f"no article text: {words} words", ""
+    if len(_TEMPLATE.findall(text)) >= 2:
+        return TextStatus.NOT_ARTICLE, "an unrendered page template ({{ ... }})", ""
     return TextStatus.FULL, f"article text: {words} words", text
 
 
@@ -442,9 +446,41 @@ def _without_prompts(text: str) -> str:
     return "\n".join(lines)
 
 
+def clean_title(title: str | None, site: str | None) -> str | None:
+    """The headline without the site's suffix: "Uncork the Ahr | DW | 10.06.2013" and
+    "Story - The Site" lose their tails; a dash inside a headline stays."""
+    if not title:
+        return title
+    parts = [p.strip() for p in title.split(" | ")]
+    first = len(parts[0].split())
+    if len(parts) > 1 and all(len(p.split()) <= min(4, first - 1) for p in parts[1:]):
+        title = parts[0]
+    site_key = (site or "").casefold().strip()
+    for dash in (" - ", " – ", " — "):
+        head, sep, tail = title.rpartition(dash)
+        if sep and head and site_key and tail.casefold().strip() in (site_key, f"the {site_key}"):
+            return head.strip()
+    return title
+
+
+_TEMPLATE = re.compile(r"\{\{[^{}]{1,200}\}\}")
+# Lines that point elsewhere inside an article body ("Read more: ...", "Lea también: ...").
+_POINTER = re.compile(
+    r"^(?:read (?:more|also)|also read|see also|related|more on this|watch|listen"
+    r"|lire aussi|à lire aussi|a lire aussi|voir aussi|lire la suite|à voir aussi"
+    r"|lea (?:también|más)?|lee también|leer más|ver también|te puede interesar"
+    r"|le puede interesar|relacionad[oa]s?)\s*[:：|»>-]",
+    re.IGNORECASE,
+)
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)", re.IGNORECASE)
+
+
 def _clean_text(text: str, title: str | None) -> str:
     lines = [" ".join(line.split()) for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    if lines and title and lines[0].casefold() == title.casefold():
-        lines = lines[1:]  # trafilatura keeps the <h1>; the title is a field of its own
+    lines = [line for line in lines if line and not _POINTER.match(line)]
+    if title:  # trafilatura keeps the <h1>; the title is a field of its own
+        head = [line for line in lines[:3] if line.casefold() != title.casefold()]
+        lines = head + lines[3:]
+    while lines and _COPYRIGHT.match(lines[-1]):
+        lines.pop()
     return "\n".join(lines)

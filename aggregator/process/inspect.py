@@ -7,7 +7,9 @@ Nothing is stored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -17,6 +19,7 @@ from aggregator.fetch.http import HttpClient
 from aggregator.models import Article, EntryInput
 from aggregator.process.analyse import Page
 from aggregator.process.extract import extract_article
+from aggregator.process.outlets import outlet_name
 from aggregator.process.run import to_page
 from aggregator.sources import Source
 
@@ -24,16 +27,30 @@ if TYPE_CHECKING:
     from aggregator.app import App
 
 
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    input: str
+    article: Article | None = None
+    error: str | None = None  # why this input could not be read
+    date_known: bool = True  # False: the page gave no date, and none is shown
+
+
 def inspect_inputs(
     app: App, inputs: Sequence[str], *, url: str | None = None, outlet: str | None = None
-) -> list[tuple[str, Article]]:
+) -> list[Inspection]:
+    """One result per input, in order; an unreadable file does not stop the others."""
     urls = [i for i in inputs if _is_url(i)]
     pages = _fetch(app, urls) if urls else {}
     results = []
     for item in inputs:
-        page = pages[item] if _is_url(item) else _read(Path(item), url)
+        try:
+            page = pages[item] if _is_url(item) else _read(Path(item), url)
+        except ConfigError as exc:
+            results.append(Inspection(item, error=str(exc)))
+            continue
         address = item if _is_url(item) else url
-        results.append((item, _analyse(app, page, address, outlet)))
+        article = _analyse(app, page, address, outlet)
+        results.append(Inspection(item, article, date_known=page.extraction.published is not None))
     return results
 
 
@@ -73,9 +90,20 @@ def _analyse(app: App, page: Page, url: str | None, outlet: str | None) -> Artic
         date_is_fallback=found.published is None,
         image_url=found.image_url,
     )
-    name = outlet or _configured_name(app, url) or found.site_name or _host(url)
+    name = outlet or _configured_name(app, url) or outlet_name(url) or _site(found.site_name)
+    name = name or _host(url)
     source = Source.model_construct(name=name, url=url or "", language=found.language)
     return app.analyser.analyse(entry, source, page, now)
+
+
+def _site(name: str | None) -> str | None:
+    """A page's own site name, made printable: "DW.COM" -> "DW" (when known), and
+    "100% Noticias | Nicaragua - Con Primicias" -> "100% Noticias"."""
+    if not name:
+        return None
+    if "." in name and " " not in name:
+        return outlet_name(f"https://{name}") or name
+    return re.split(r"\s+[|–—-]\s+", name)[0].strip() or name
 
 
 def _configured_name(app: App, url: str | None) -> str | None:

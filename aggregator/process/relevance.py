@@ -158,6 +158,9 @@ class Classifier:
             terms = ", ".join(dict.fromkeys(m.term for m in counted))
             return True, f"score {score:.2f} >= {self.scoring.threshold}: {terms}"
         if not counted:
+            weak = sorted({m.term for m in matches if m.role is Role.AMBIGUOUS})
+            if weak:
+                return False, f"ambiguous terms without context: {', '.join(weak)}"
             return False, "no migration term"
         return False, f"score {score:.2f} < {self.scoring.threshold}"
 

@@ -138,18 +138,24 @@ def lead_clause(
     proper_words: Collection[str] = frozenset(),
     title: str = "",
     trending: bool = False,
+    frame_words: int = 0,
 ) -> Clause | None:
-    """The clause for the digest sentence, or None when there is no usable text."""
+    """The clause for the digest sentence, or None when there is no usable text.
+
+    ``frame_words``: the words compose() will put around it ("AFP reported that" is 3), so
+    that the whole sentence, not the clause alone, keeps to MIN_WORDS-MAX_WORDS.
+    """
     lang = language if language in _LANGUAGES else "en"
+    size = _Size(max(4, MIN_WORDS - frame_words), max(8, MAX_WORDS - frame_words))
     title = normalise(strip_markup(title)).replace("\n", " ")
     sentences, context = _lead_sentences(text, title)
     context = f"{context}\n{title}" if _sentence_case(title) else context
     day = published.date() if published is not None else None
     clause = None
     if trending:
-        clause = _trending(sentences, title, lang, day, proper_words)
+        clause = _trending(sentences, title, lang, day, proper_words, size)
     if clause is None:
-        clause = _reported_that(sentences, title, lang, day)
+        clause = _reported_that(sentences, title, lang, day, size)
     if clause is None:
         return None
     text_out = finish_clause(clause.text)
@@ -226,13 +232,26 @@ def lead_dateline(text: str) -> Dateline:
 # -- picking the clause ------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Size:
+    """Bounds on the clause's words, the frame's words taken off the sentence's."""
+
+    least: int
+    most: int
+
+
 def _trending(
-    sentences: list[str], title: str, lang: str, day: date | None, proper: Collection[str]
+    sentences: list[str],
+    title: str,
+    lang: str,
+    day: date | None,
+    proper: Collection[str],
+    size: _Size,
 ) -> Clause | None:
-    story = story_clause(sentences, lang, day, proper, MAX_WORDS)
+    story = story_clause(sentences, lang, day, proper, size.most)
     if story:
         return Clause(story[0], Verb.SHARED_STORY, story[1])
-    about = about_clause(title, MAX_WORDS)
+    about = about_clause(title, size.most)
     return Clause(about, Verb.REPORTED_ABOUT, title) if about else None
 
 
@@ -255,41 +274,52 @@ def _lead_sentences(text: str, title: str) -> tuple[list[str], str]:
     return sentences[:_LEAD_SENTENCES], "\n".join(paragraphs)
 
 
-def _reported_that(sentences: list[str], title: str, lang: str, day: date | None) -> Clause | None:
+def _reported_that(
+    sentences: list[str], title: str, lang: str, day: date | None, size: _Size
+) -> Clause | None:
     resolved = [resolve_relative_dates(s, day, lang) for s in sentences]
     usable = [(r, s) for r, s in zip(resolved, sentences, strict=True) if _kind(s) == "ok"]
     for text, source in usable:  # a-c: the first sentence that fits, as it is or cut
-        fitted = text if MIN_WORDS <= word_count(text) <= MAX_WORDS else _cut(text, lang)
+        fitted = text if size.least <= word_count(text) <= size.most else _cut(text, lang, size)
         if fitted:
             return Clause(fitted, Verb.REPORTED_THAT, source)
     for text, source in [(r, s) for r, s in zip(resolved, sentences, strict=True)
                          if _kind(s) == "truncated"]:  # fmt: skip
-        fitted = _cut(finish_clause(text), lang)
+        fitted = _cut(finish_clause(text), lang, size)
         if fitted:
             return Clause(fitted, Verb.REPORTED_THAT, source)
-    return _fallback(usable, title, lang)
+    return _fallback(usable, title, lang, size)
 
 
-def _fallback(usable: list[tuple[str, str]], title: str, lang: str) -> Clause | None:
+def _fallback(usable: list[tuple[str, str]], title: str, lang: str, size: _Size) -> Clause | None:
     if usable:
         text, source = usable[0]
-        loose = _cut(text, lang, loose=True)
+        loose = _cut(text, lang, size, loose=True)
         if loose:
             return Clause(loose, Verb.REPORTED_THAT, source)
-        short = [(t, s) for t, s in usable if 4 <= word_count(t) <= MAX_WORDS]
+        short = [(t, s) for t, s in usable if 4 <= word_count(t) <= size.most]
         if short:
             text, source = max(short, key=lambda pair: word_count(pair[0]))
             return Clause(text, Verb.REPORTED_THAT, source)
-        log.debug("lead sentence has no clause boundary; cutting at word %d", MAX_WORDS)
-        return Clause(_hard_cut(text, lang), Verb.REPORTED_THAT, source)
+        log.debug("lead sentence has no clause boundary; cutting at word %d", size.most)
+        return Clause(_hard_cut(text, lang, size), Verb.REPORTED_THAT, source)
     headline = SITE_SUFFIX.sub("", title).strip()
     if word_count(headline) >= 4 and _kind(headline) == "ok":
         return Clause(headline, Verb.REPORTED_THAT, title)
     return None
 
 
+_PROMPT = re.compile(
+    r"^(?:submit|sign up|subscribe|click|tap|follow us|download|share this|register|log in"
+    r"|watch|listen|read more|inscrivez-vous|abonnez-vous|suscríbete|regístrate)\b",
+    re.IGNORECASE,
+)
+
+
 def _kind(sentence: str) -> str:
-    """ "question", "quote", "caption", "truncated" or "ok"."""
+    """ "question", "quote", "caption", "truncated", "debris" or "ok"."""
+    if _PROMPT.match(sentence) or not (sentence[:1].isalnum() or sentence[:1] in _QUOTES + "“‘"):
+        return "debris"  # a call to action, or a fragment ("& Jane Doe, Director ...")
     bare = sentence.rstrip(" \"'»)")
     if bare.endswith("?") or sentence.startswith("¿"):
         return "question"
@@ -311,7 +341,7 @@ def _pure_quote(sentence: str) -> bool:
     return word_count(sentence[: end + 1]) * 2 >= word_count(sentence)
 
 
-def _cut(sentence: str, lang: str, *, loose: bool = False) -> str | None:
+def _cut(sentence: str, lang: str, size: _Size, *, loose: bool = False) -> str | None:
     """The best prefix of 14-45 words ending at a clause boundary, or None.
 
     Best: one that keeps a dropped attribution ("according to ..."), then one of 18-35
@@ -321,13 +351,13 @@ def _cut(sentence: str, lang: str, *, loose: bool = False) -> str | None:
     options = []
     for match in re.finditer(pattern, sentence):
         prefix = sentence[: match.start()].rstrip(" ,;:")
-        if MIN_WORDS <= word_count(prefix) <= MAX_WORDS and _balanced(prefix):
-            full, kept = _keep_attribution(sentence, prefix, lang)
+        if size.least <= word_count(prefix) <= size.most and _balanced(prefix):
+            full, kept = _keep_attribution(sentence, prefix, lang, size)
             options.append((kept, word_count(full) in _IDEAL, word_count(full), full))
     return max(options)[3] if options else None
 
 
-def _keep_attribution(sentence: str, prefix: str, lang: str) -> tuple[str, bool]:
+def _keep_attribution(sentence: str, prefix: str, lang: str, size: _Size) -> tuple[str, bool]:
     """The prefix with the attribution it dropped, if that fits; and whether none is lost."""
     found = _ATTRIBUTION.search(sentence, len(prefix))
     tail = found.group(0).rstrip(" .") if found else None
@@ -336,16 +366,16 @@ def _keep_attribution(sentence: str, prefix: str, lang: str) -> tuple[str, bool]
         tail = f", according to {said.group('who')}"
     if not tail:
         return prefix, True
-    if word_count(prefix) + word_count(tail) <= MAX_WORDS and _balanced(tail):
+    if word_count(prefix) + word_count(tail) <= size.most and _balanced(tail):
         return prefix + tail, True
     return prefix, False
 
 
-def _hard_cut(sentence: str, lang: str) -> str:
-    words = sentence.split()[:MAX_WORDS]
+def _hard_cut(sentence: str, lang: str, size: _Size) -> str:
+    words = sentence.split()[: size.most]
     text = " ".join(words)
     comma = max(text.rfind(", "), text.rfind("; "))
-    if comma > 0 and word_count(text[:comma]) >= MIN_WORDS:
+    if comma > 0 and word_count(text[:comma]) >= size.least:
         return text[:comma]
     closed = function_words(lang)
     while len(words) > 1 and words[-1].strip(",;:").casefold() in closed:
