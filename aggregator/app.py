@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from aggregator.config import Config
+from aggregator.digest.desk import Desk
 from aggregator.errors import ConfigError
 from aggregator.fetch.articles import ArticleFetcher
 from aggregator.fetch.guard import AddressPolicy
@@ -93,6 +94,11 @@ class App:
             return run.run(chosen, options, progress)
         finally:
             client.close()
+
+    @property
+    def desk(self) -> Desk:
+        """Drafting, editing and publishing editions."""
+        return Desk(self.store, self.config, self.clock)
 
     @property
     def analyser(self) -> Analyser:

@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -97,13 +98,13 @@ def _errors() -> Iterator[None]:
         yield
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"[red]error:[/red] {problem}")
+            err.print(f"[red]error:[/red] {escape(problem)}")
         raise typer.Exit(2) from None
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     except AggregatorError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
 
 
@@ -168,15 +169,20 @@ def fetch(
 
 @app.command()
 def run(config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """The main job: fetch the sources that are due, then process what is new.
-
-    Drafting the day's edition joins this command when that stage lands.
-    """
+    """The main job: fetch what is due, process what is new, draft today's edition and
+    write it as HTML and Markdown under the digest folder (data/digests/ by default)."""
     from aggregator.cli_articles import print_process_report, run_process
 
     def job(application: App) -> None:
         _print_report(_run_fetch(application, [], False, True))
         print_process_report(run_process(application, None))
+        desk = application.desk
+        drafted = desk.draft(desk.today())
+        edition = drafted.edition
+        counts = ", ".join(f"{len(s.items)} {s.id}" for s in edition.sections)
+        out.print(f"edition {edition.day}: {drafted.note}; {counts}")
+        for path in desk.write(edition, ("html", "md")):
+            out.print(f"wrote {path}")
 
     _with_app(config, db, job)
 
@@ -403,4 +409,4 @@ def sources_export_opml(
         sys.stdout.write(document)
 
 
-from aggregator import cli_articles  # noqa: E402, F401  (registers its commands on `app`)
+from aggregator import cli_articles, cli_digest  # noqa: E402, F401  (they register commands)

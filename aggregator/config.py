@@ -6,6 +6,7 @@ or the file later.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ByteSize, Field, ValidationError, field_validator
 
 from aggregator import __version__, yamlfile
+from aggregator.digest.settings import DigestSettings, SmtpSettings
 from aggregator.errors import ConfigError
 from aggregator.sources import Source, StrictModel
 from aggregator.units import Duration
@@ -144,6 +146,7 @@ class Settings(StrictModel):
     organization: OrganizationSettings = Field(
         default_factory=OrganizationSettings  # type: ignore[arg-type]
     )
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod
@@ -165,6 +168,7 @@ class Settings(StrictModel):
 class _File(StrictModel):
     settings: Settings = Field(default_factory=Settings)  # type: ignore[arg-type]
     sources: tuple[Source, ...] = ()
+    digest: DigestSettings = Field(default_factory=DigestSettings)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,7 @@ class Config:
     settings: Settings
     sources: tuple[Source, ...]
     warnings: tuple[str, ...] = ()
+    digest: DigestSettings = dataclasses.field(default_factory=DigestSettings)
 
 
 def config_path(flag: Path | None, env: Mapping[str, str]) -> Path:
@@ -207,7 +212,8 @@ def load_config(
     settings = parsed.settings
     if settings.taxonomy is not None and not settings.taxonomy.is_absolute():
         settings = settings.model_copy(update={"taxonomy": path.parent / settings.taxonomy})
-    return Config(path, settings, parsed.sources, tuple(_warnings(path, parsed)))
+    warnings = tuple(_warnings(path, parsed))
+    return Config(path, settings, parsed.sources, warnings, parsed.digest)
 
 
 def _overlay(base: dict[str, Any], *layers: Mapping[str, Any]) -> dict[str, Any]:

@@ -195,3 +195,4 @@ class Article:
     sentence: str | None
     sentence_source: str | None  # extractive, llm, cache
     sentence_error: str | None
+    story_id: int | None = None  # the story it belongs to (relevant articles are clustered)

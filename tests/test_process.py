@@ -125,6 +125,10 @@ def test_fetch_then_process_stores_explained_articles(config, site):
     terms = {m["term"] for m in birds["matched_terms"]}
     assert {"migrants", "warblers", "birders"} <= terms
 
+    stories = {rows[t]["story_id"] for t in rows if rows[t]["relevant"]}
+    assert None not in stories and len(stories) == 3  # three different events
+    assert birds["story_id"] is None  # only relevant articles are clustered
+
     private = rows["Refugees stranded at border"]
     assert private["text_status"] == "blocked" and "robots" in private["text_reason"]
     assert site.hits["/private/story"] == 0

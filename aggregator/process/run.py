@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aggregator.config import ProcessSettings
 from aggregator.fetch.articles import ArticleFetcher, PageFetch
@@ -28,10 +28,12 @@ from aggregator.process.extract import (
 from aggregator.process.llm import LlmSummarizer
 from aggregator.sources import Source
 from aggregator.store import Store
-from aggregator.store.articles import Pending
+from aggregator.store.articles import Pending, for_clustering
+from aggregator.stories.cluster import StoryIndex
 
 log = logging.getLogger(__name__)
 BATCH = 100
+STORY_MEMORY = timedelta(days=5)  # stored signatures read back: the index's window and more
 
 Progress = Callable[[int], None]  # called with the number of entries just processed
 
@@ -64,15 +66,35 @@ class ProcessRun:
         since = self.clock() - self.settings.max_age
         pending = self.store.pending(self.analyser.rules_hash, since, limit)
         report = ProcessReport()
+        stories = self._story_index() if pending else None
         for start in range(0, len(pending), BATCH):
             batch = pending[start : start + BATCH]
             found = self._batch(batch, report)
+            if stories is not None:
+                found = self._cluster(stories, found)
             self.store.save_articles(found)
             if progress:
                 progress(len(batch))
         if self.summarizer:
             report.llm_calls = self.summarizer.calls
         return report
+
+    def _story_index(self) -> StoryIndex:
+        """The story index as the stored signatures leave it (the last days only)."""
+        rows = self.store.cluster_rows(self.clock() - STORY_MEMORY)
+        return StoryIndex.restore(rows) if rows else StoryIndex()
+
+    def _cluster(self, stories: StoryIndex, found: list[Article]) -> list[Article]:
+        """Relevant articles join (or open) a story; their signatures are stored."""
+        clustered, signatures = [], []
+        for article in sorted(found, key=lambda a: (a.published_at, a.entry_id)):
+            if article.relevant:
+                story_id = stories.add(for_clustering(article))
+                signatures.append((article.entry_id, stories.signature(article.entry_id)))
+                article = replace(article, story_id=story_id)
+            clustered.append(article)
+        self.store.save_signatures(signatures)
+        return clustered
 
     def count(self) -> int:
         since = self.clock() - self.settings.max_age

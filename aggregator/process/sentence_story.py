@@ -58,8 +58,24 @@ def story_clause(
             match = pattern.match(resolved)
             if match and _is_person(match.group("name"), lang, proper):
                 text = _story_text(match, _STORY_WORDS[lang][0])
-                if text and word_count(text) <= max_words:
+                text = _shorten(text, max_words, _STORY_WORDS[lang][0]) if text else None
+                if text:
                     return text, sentence
+    return None
+
+
+def _shorten(text: str, max_words: int, relative: str) -> str | None:
+    """Too long: cut at the first comma or "and" after the relative clause starts, keeping
+    the name, the description and what the person did ("Amina Diallo, a 24-year-old
+    Guinean refugee who opened a bakery in Lyon")."""
+    if word_count(text) <= max_words:
+        return text
+    start = text.find(f" {relative} ")
+    if start < 0:
+        return None
+    for cut in re.finditer(r",\s|\s(?:and|et|y)\s", text[start + len(relative) + 2 :]):
+        head = text[: start + len(relative) + 2 + cut.start()].rstrip(" ,")
+        return head if word_count(head) <= max_words else None
     return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -11,7 +11,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, or_, select
 
 from aggregator.models import Article, EntryInput
-from aggregator.store.schema import articles, entries, sources, summaries
+from aggregator.store.schema import articles, entries, signatures, sources, summaries
+from aggregator.stories.cluster import ArticleForClustering
+
+CLUSTER_TEXT = 1500  # characters of an article's text its story signature is made from
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 
@@ -88,6 +91,27 @@ class ArticleQueries:
         with self.read() as conn:
             yield from (dict(row) for row in conn.execute(query).mappings())
 
+    def cluster_rows(self, since: datetime) -> list[tuple[ArticleForClustering, int, bytes]]:
+        """Clustered articles published since ``since``, to restore the story index."""
+        query = (
+            select(articles, entries.c.guid, signatures.c.signature)
+            .join(entries, entries.c.id == articles.c.entry_id)
+            .join(signatures, signatures.c.entry_id == articles.c.entry_id)
+            .where(articles.c.story_id.is_not(None), articles.c.published_at >= since)
+        )
+        with self.read() as conn:
+            return [
+                (for_clustering(row, row["guid"]), row["story_id"], row["signature"])
+                for row in conn.execute(query).mappings()
+            ]
+
+    def save_signatures(self, found: Sequence[tuple[int, bytes]]) -> None:
+        if not found:
+            return
+        with self.write() as conn:
+            conn.execute(delete(signatures).where(signatures.c.entry_id.in_([i for i, _ in found])))
+            conn.execute(insert(signatures), [{"entry_id": i, "signature": s} for i, s in found])
+
     def summary(self, key: str) -> str | None:
         with self.read() as conn:
             return conn.scalar(select(summaries.c.sentence).where(summaries.c.key == key))
@@ -96,6 +120,29 @@ class ArticleQueries:
         with self.write() as conn:
             conn.execute(delete(summaries).where(summaries.c.key == key))
             conn.execute(insert(summaries).values(key=key, sentence=sentence, created_at=now))
+
+
+def for_clustering(
+    article: Article | Mapping[str, Any], guid: str | None = None
+) -> ArticleForClustering:
+    """An article (a value, or a row of the store) as the story index sees it."""
+    data: Mapping[str, Any] = (
+        article
+        if isinstance(article, Mapping)
+        else {name: getattr(article, name) for name in _ARTICLE_FIELDS}
+    )
+    outlets = data["outlets"] or ()
+    return ArticleForClustering(
+        id=data["entry_id"],
+        url=data["url"],
+        guid=guid,
+        title=data["title"],
+        text=(data["text"] or "")[:CLUSTER_TEXT],
+        outlet=outlets[0] if outlets else "",
+        published=data["published_at"],
+        language=data["language"],
+        places=tuple((data["places"] or {}).get("mentioned") or ()),
+    )
 
 
 def _pending(row: Any) -> Pending:

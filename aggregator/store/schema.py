@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -173,6 +174,7 @@ articles = Table(
     Column("story_id", BigInteger().with_variant(Integer, "sqlite")),
     Index("ix_articles_relevant_published", "relevant", "published_at"),
     Index("ix_articles_source", "source_id"),
+    Index("ix_articles_story", "story_id"),
 )
 
 # Sentences the LLM summarizer wrote, keyed on a hash of model, prompt and text.
@@ -182,4 +184,48 @@ summaries = Table(
     Column("key", String(64), primary_key=True),
     Column("sentence", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The MinHash signature of a clustered article (see aggregator/stories), to restore the index.
+signatures = Table(
+    "signatures",
+    metadata,
+    Column("entry_id", ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True),
+    Column("signature", LargeBinary, nullable=False),
+)
+
+# Digest editions, one per day, and their items (editable by editors).
+editions = Table(
+    "editions",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD in the configured timezone
+    Column("status", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime),
+)
+
+edition_items = Table(
+    "edition_items",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("day", ForeignKey("editions.day", ondelete="CASCADE"), nullable=False),
+    Column("section", String(32), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("url", Text),
+    Column("outlets", JSON, nullable=False),
+    Column("topics", JSON, nullable=False),
+    Column("places", JSON, nullable=False),
+    Column("published", UTCDateTime),
+    Column("story_id", BigInteger().with_variant(Integer, "sqlite")),
+    Column("title", Text),
+    Column("image_url", Text),
+    Column("image_credit", Text),
+    Column("score", Float, nullable=False),
+    Column("why", Text, nullable=False),
+    Column("edited", Boolean, nullable=False),
+    Index("ix_edition_items_day", "day"),
+    Index("ix_edition_items_story", "story_id"),
 )

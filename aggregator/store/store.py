@@ -16,6 +16,7 @@ from aggregator.errors import StoreError
 from aggregator.models import Entry, FetchOutcome, SourceState
 from aggregator.sources import Source
 from aggregator.store.articles import ArticleQueries
+from aggregator.store.digests import DigestQueries
 from aggregator.store.engine import create_engines, migrate
 from aggregator.store.schema import entries, fetch_events, sources
 
@@ -33,7 +34,7 @@ class SourceRow:
     entry_count: int
 
 
-class Store(ArticleQueries):
+class Store(ArticleQueries, DigestQueries):
     def __init__(self, url: str) -> None:
         self.url = url
         self._writer, self._reader = create_engines(url)
