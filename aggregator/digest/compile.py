@@ -180,7 +180,11 @@ def _item(section: str, position: int, pick: _Pick, featured: bool) -> Item:
     story = pick.story
     row = story.representative()
     outlets = story.outlets
-    why = f"{len(outlets)} outlet(s): {', '.join(outlets[:6])}; {pick.why}"
+    carriers = dict.fromkeys(row["source_name"] for row in story.rows)
+    why = (
+        f"{len(outlets)} outlet(s): {', '.join(outlets[:6])}"
+        f" (carried by {', '.join(carriers)}); {pick.why}"
+    )
     return Item(
         id=0,
         section=section,

@@ -218,18 +218,18 @@ def _rules(source: Source | None) -> Rules:
 
 
 def credit(name: str | None, agencies: tuple[str, ...], author: str | None) -> tuple[str, ...]:
-    """The outlet, then any known wire service its dateline or byline names ("France 24",
-    "AFP"); an agency name we do not know is usually the outlet's own."""
-    outlets = [name] if name else []
+    """Who the sentence names: a wire service that the dateline or byline credits ("(AFP)",
+    "By AFP", "Agence France-Presse") is the origin of the copy, so it is named instead of
+    the outlet that reprinted it (the article keeps its source: that is the provenance);
+    else the outlet. An agency we do not know is usually the outlet's own name."""
     wires = [WIRES[a.casefold().strip()] for a in agencies if a.casefold().strip() in WIRES]
     if author:
         for part in re.split(r"\s*(?:,|/|\band\b|\bwith\b|&)\s*", author):
             if (wire := WIRES.get(part.casefold().strip())) is not None:
                 wires.append(wire)
-    for wire in wires:
-        if wire and all(wire.casefold() != o.casefold() for o in outlets):
-            outlets.append(wire)
-    return tuple(outlets)
+    if wires:
+        return tuple(dict.fromkeys(wires))
+    return (name,) if name else ()
 
 
 def _rules_hash(taxonomy: Taxonomy, organization: OrganizationSettings) -> str:
