@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -130,7 +131,9 @@ def digest_publish(
     _with_app(config, db, job)
 
 
-def _status(day: str | None, config: Path | None, db: str | None, act) -> None:  # type: ignore[no-untyped-def]
+def _status(
+    day: str | None, config: Path | None, db: str | None, act: Callable[[Desk, date], str]
+) -> None:
     def job(application: App) -> None:
         desk = application.desk
         when = _day(desk, day)
