@@ -170,14 +170,17 @@ def fetch(
 @app.command()
 def run(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """The main job: fetch what is due, process what is new, draft today's edition and
-    write it as HTML and Markdown under the digest folder (data/digests/ by default)."""
+    write it as HTML and Markdown to the drafts folder (data/digests/drafts/ by default)."""
     from aggregator.cli_articles import print_process_report, run_process
 
     def job(application: App) -> None:
         _print_report(_run_fetch(application, [], False, True))
         print_process_report(run_process(application, None))
         desk = application.desk
-        drafted = desk.draft(desk.today())
+        drafted = desk.draft_today()
+        if drafted is None:
+            out.print(f"edition {desk.today()} is published; not drafted again")
+            return
         edition = drafted.edition
         counts = ", ".join(f"{len(s.items)} {s.id}" for s in edition.sections)
         out.print(f"edition {edition.day}: {drafted.note}; {counts}")

@@ -257,7 +257,11 @@ def test_cli_run_is_the_main_job(runner, config):
     result = runner.invoke(cli, ["run", "-c", str(config.path)])
     assert result.exit_code == 0, result.output
     assert "wrote" in result.stdout
-    folder = Path(config.path).parent / "data" / "digests"
+    folder = Path(config.path).parent / "data" / "digests" / "drafts"
     written = sorted(p.name for p in folder.iterdir())
     today = datetime.now(UTC).date().isoformat()  # `run` drafts today's edition
     assert written == [f"{today}.html", f"{today}.md"]
+    publish = runner.invoke(cli, ["digest", "publish", "--no-email", "-c", str(config.path)])
+    assert publish.exit_code == 0, publish.output
+    again = runner.invoke(cli, ["run", "-c", str(config.path)])
+    assert again.exit_code == 0 and "is published; not drafted again" in again.stdout

@@ -111,7 +111,8 @@ def _fill_order(rules: Sequence[SectionRule]) -> list[SectionRule]:
 def _fill(rule: SectionRule, pool: Mapping[int, Candidate], given: DraftInput) -> list[_Pick]:
     eligible = [c for c in pool.values() if _feeds(rule, c, given.sources)]
     if rule.rule is Rule.FEATURED:
-        picks = [_Pick(c, 0.0, "the organisation's own story") for c in eligible]
+        own = [_own(c, rule, given.sources) for c in eligible]
+        picks = [_Pick(c, 0.0, "the organisation's own story") for c in own]
         return sorted(picks, key=lambda p: p.story.last, reverse=True)[: rule.max]
     if rule.rule is Rule.TRENDING:
         return _trending(rule, eligible, given)
@@ -125,6 +126,16 @@ def _feeds(rule: SectionRule, story: Candidate, sources: Mapping[str, Source]) -
     if rule.rule is Rule.FEATURED:
         return any(s.section is SourceSection.FEATURED for s in feeding)
     return not any(s.section is SourceSection.FEATURED for s in feeding)
+
+
+def _own(story: Candidate, rule: SectionRule, sources: Mapping[str, Source]) -> Candidate:
+    """The story as its featured sources tell it: their release is the block, not a reprint."""
+    rows = tuple(r for r in story.rows if _feeds(rule, _single(r), sources))
+    return replace(story, rows=rows or story.rows)
+
+
+def _single(row: Mapping[str, object]) -> Candidate:
+    return Candidate(0, (row,))
 
 
 def _trending(rule: SectionRule, eligible: list[Candidate], given: DraftInput) -> list[_Pick]:
@@ -147,8 +158,12 @@ def _news(rule: SectionRule, eligible: list[Candidate], given: DraftInput) -> li
     for pick in ranked:
         if len(chosen) >= rule.max:
             break
-        lead = pick.story.outlets[0] if pick.story.outlets else ""
-        if leads[lead] >= given.settings.max_per_outlet or _crowded(pick.story, subjects):
+        # The outlet cap is for single-outlet stories: a story many outlets carried is no
+        # sign of one outlet crowding the section, even when a wire is named first.
+        lead = pick.story.outlets[0] if len(pick.story.outlets) == 1 else ""
+        if (lead and leads[lead] >= given.settings.max_per_outlet) or _crowded(
+            pick.story, subjects
+        ):
             continue
         chosen.append(pick)
         leads[lead] += 1
@@ -224,9 +239,13 @@ def _section_items(edition: Edition, section_id: str) -> list[Item]:
 
 
 def _refresh(item: Item, fresh: Item | None) -> Item:
-    if item.edited or fresh is None:
+    """The story's latest outlets and reasons; its text too unless an editor touched it."""
+    if fresh is None:
         return item
-    return replace(item, text=fresh.text, outlets=fresh.outlets, score=fresh.score, why=fresh.why)
+    kept = replace(
+        item, outlets=fresh.outlets, score=fresh.score, why=fresh.why, url=item.url or fresh.url
+    )
+    return kept if item.edited else replace(kept, text=fresh.text)
 
 
 def _renumber(items: Sequence[Item]) -> list[Item]:

@@ -116,7 +116,20 @@ class Desk:
         return Published(edition, tuple(files), message_id)
 
     def write(self, edition: Edition, formats: tuple[str, ...] = FILE_FORMATS) -> list[Path]:
-        return write_files(edition, self._folder(), formats, contact=self.config.settings.contact)
+        """The edition's files: published ones in the output folder, a draft in its
+        ``drafts/`` folder (a served output folder must not show unreviewed drafts)."""
+        folder = self._folder()
+        if edition.status is not Status.PUBLISHED:
+            folder = folder / "drafts"
+        return write_files(edition, folder, formats, contact=self.config.settings.contact)
+
+    def draft_today(self) -> Drafted | None:
+        """The main job's draft: None when today's edition is already published."""
+        today = self.today()
+        stored = self.store.edition(today, self._titles())
+        if stored is not None and stored.status is Status.PUBLISHED:
+            return None
+        return self.draft(today)
 
     def _compile(self, day: date) -> Edition:
         start, end = self.window(day)

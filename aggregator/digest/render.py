@@ -159,7 +159,7 @@ def _preheader(blocks: Sequence[Block], limit: int = 110) -> str:
 
 
 def _contact(contact: str | None) -> dict[str, str] | None:
-    text = clean_text(contact)
+    text = re.sub(r"^mailto:", "", clean_text(contact), flags=re.IGNORECASE)
     if not text:
         return None
     href = safe_url(text) or (f"mailto:{text}" if _EMAIL.match(text) else None)

@@ -93,7 +93,8 @@ class Candidate:
         row = self.representative()
         text = row["sentence"] or row["title"]
         prefix = join_outlets(list(row["outlets"] or ())) + " "
-        if row["sentence"] and text.startswith(prefix):
+        english = row["language"] not in ("fr", "es")  # their verbs agree with the subject
+        if row["sentence"] and english and text.startswith(prefix):
             text = join_outlets(list(self.outlets[:max_outlets])) + " " + text[len(prefix) :]
         return text
 
@@ -138,6 +139,8 @@ def topic_growth(
             recent.update(topics)
         elif timedelta(days=1) <= age < timedelta(days=8):
             before.update(topics)
+    if not before:
+        return {}  # no trailing week to compare with (a new store): no growth to speak of
     return {t: n / max(before[t] / 7, 0.5) for t, n in recent.items()}
 
 

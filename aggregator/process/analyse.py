@@ -19,7 +19,7 @@ from aggregator.process.extract import Extraction, TextStatus
 from aggregator.process.language import detect
 from aggregator.process.orgs import MentionKind, OrgFinder, OrgMention
 from aggregator.process.places import Gazetteer
-from aggregator.process.relevance import Classifier, Rules
+from aggregator.process.relevance import Classifier, Role, Rules
 from aggregator.process.sentence import (
     compose,
     join_outlets,
@@ -31,7 +31,6 @@ from aggregator.process.taxonomy import LANGUAGES, Taxonomy
 from aggregator.sources import Section, Source
 
 ANALYSIS_VERSION = "1"  # bump when a change here should re-process stored articles
-DIGEST_LANGUAGE = "en"
 LANGUAGE_SAMPLE = 400  # characters of text after the title: plenty for an n-gram model
 LEAD_SAMPLE = 2000  # characters the sentence is looked for in: the lead, and then some
 PLACES_SAMPLE = 4000  # characters searched for places: what the story is about comes early
@@ -86,6 +85,12 @@ class Analyser:
         )
         self.rules_hash = _rules_hash(taxonomy, organization)
 
+    def worth_a_page(self, entry: EntryInput) -> bool:
+        """Whether the headline and summary hold any migration term at all: a page is only
+        fetched for an entry that might be about migration (politeness, and time)."""
+        found = self.classifier.classify(entry.title, entry.summary)
+        return any(m.role is not Role.TRAP for m in found.matches)
+
     def analyse(
         self,
         entry: EntryInput,
@@ -97,6 +102,7 @@ class Analyser:
         text, status, reason = _choose_text(entry, page, previous_text)
         extraction = page.extraction if page else None
         title = entry.title or (extraction.title if extraction else "") or ""
+        title, publisher = split_publisher(title, source)
         published = entry.published_at
         if entry.date_is_fallback and extraction and extraction.published:
             published = extraction.published
@@ -117,7 +123,8 @@ class Analyser:
             language=language,
         )
         mentions = self.orgs.find(title, body)
-        outlets = credit(source.name if source else None, dateline.agencies, entry.author)
+        name = publisher or (source.name if source else None)
+        outlets = credit(name, dateline.agencies, entry.author)
         sentence = self._sentence(
             outlets, body[:LEAD_SAMPLE], language, published, title, source, mentions
         )
@@ -182,10 +189,12 @@ class Analyser:
         mention = None
         if mentions:
             first = mentions[0]
-            mention = org_sentence(_ORG_KIND[first.kind], self.organization.name, first.person)
-        # The digest is written in English: the frame is English whatever the article's
-        # language (an editor, or the LLM summarizer, translates the clause).
-        return compose(outlets, clause, language=DIGEST_LANGUAGE, org_mention=mention)
+            mention = org_sentence(
+                _ORG_KIND[first.kind], self.organization.name, first.person, language
+            )
+        # One language per sentence: a French lead gets "a rapporté que", a Spanish one
+        # "informó que" (other languages, the English frame); the LLM summarizer translates.
+        return compose(outlets, clause, language=language, org_mention=mention)
 
 
 def _split_lead(text: str) -> tuple[str, str]:
@@ -215,6 +224,21 @@ def _rules(source: Source | None) -> Rules:
     if source is None:
         return Rules()
     return Rules(source.trusted, source.include, source.exclude)
+
+
+AGGREGATOR_HOSTS = ("news.google.com",)  # feeds of other outlets' items: "Title - Outlet"
+
+
+def split_publisher(title: str, source: Source | None) -> tuple[str, str | None]:
+    """A news aggregator's item names its outlet after the headline ("Title - Bloomberg"):
+    that outlet, not the aggregator, is who reported it."""
+    host = source.host if source is not None and source.url else ""
+    if not host.endswith(AGGREGATOR_HOSTS):
+        return title, None
+    head, dash, tail = title.rpartition(" - ")
+    if dash and head and 1 <= len(tail.split()) <= 6:
+        return head.strip(), tail.strip()
+    return title, None
 
 
 def credit(name: str | None, agencies: tuple[str, ...], author: str | None) -> tuple[str, ...]:

@@ -36,7 +36,7 @@ class Dateline:
 _UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
 _WORD = rf"[{_UPPER}][\w'’.]*(?:-[\w'’.]+)*"
 _CONNECTOR = r"(?:de\s+la|de|del|du|des|la|le|el|es|da|do|dos|das|al|upon|sur|en)"
-_SEGMENT = rf"{_WORD}(?:\s+(?:{_CONNECTOR}\s+)?{_WORD}){{0,4}}"
+_SEGMENT = rf"{_WORD}(?:\s+(?:{_CONNECTOR}\s+)?{_WORD}){{0,4}}(?:/{_WORD}){{0,2}}"
 _MONTH = (
     r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
@@ -138,6 +138,8 @@ def _bare_place_ok(place: str, date: str | None, sep: str | None, rest: str) -> 
         return False
     if _is_upper(first):
         return len(re.sub(r"\W", "", first)) >= 2
+    if sep.strip() in ("–", "—") and rest[:1] == " " and rest.lstrip()[:1].isupper():
+        return True  # "Panama City – Deaths ...", "Tripoli/Geneva – At least ...": releases
     return sep != ":" and sep != "|" and ("," in place or date is not None)
 
 

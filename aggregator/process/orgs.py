@@ -51,6 +51,13 @@ _SAYS = re.compile(
 )
 
 
+# Capitalised names that are the organisation's programmes and bodies, not its people.
+_NOT_PEOPLE = re.compile(
+    r"\b(?:Project|Programme|Program|Matrix|Report|Office|Agency|Fund|Organization|Organisation"
+    r"|Mission|Council|Unit|Centre|Center|Portal|Tracking|Appeal|Plan|Initiative)\b"
+)
+
+
 class MentionKind(StrEnum):
     QUOTED = "quoted"
     CITED_FIGURES = "cited_figures"
@@ -112,7 +119,7 @@ class OrgFinder:
         )
         for pattern in patterns:
             match = re.search(pattern, sentence)
-            if match:
+            if match and not _NOT_PEOPLE.search(match.group("n")):
                 return match.group("n")
         return None
 

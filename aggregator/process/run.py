@@ -121,10 +121,11 @@ class ProcessRun:
             return False
         if item.previous_status is not None and not item.entry_changed:
             return False  # tried before (full text kept, or a failure not worth repeating)
-        wanted = source is not None and source.fulltext is True
-        return wanted or needs_full_text(
-            item.entry.summary, min_words=self.settings.fulltext_min_words
-        )
+        if source is not None and source.fulltext is True:
+            return True
+        short = needs_full_text(item.entry.summary, min_words=self.settings.fulltext_min_words)
+        trusted = source is not None and source.trusted
+        return short and (trusted or self.analyser.worth_a_page(item.entry))
 
     def _pages(self, items: Iterable[Pending], report: ProcessReport) -> dict[int, Page]:
         by_url: dict[str, list[int]] = {}

@@ -97,7 +97,8 @@ class Features:
     title_key: str  # normalised headline, "" when too short to identify a story
     terms: frozenset[str]  # stems, numbers and places: the same event in other words
     numbers: frozenset[float]  # counts that identify the event (tolls, people, money)
-    title_numbers: frozenset[float]  # the counts of the headline, the most telling ones
+    title_numbers: frozenset[float]  # the counts of the headline and the lead's first words:
+    # the event's own figures (a background figure quoted deeper down must not join two events)
 
 
 def fold(text: str) -> str:
@@ -237,17 +238,21 @@ def url_key(url: str | None) -> str | None:
     return f"{host}{parts.path.rstrip('/')}{query}"
 
 
+LEAD_WORDS = 30  # the lead's first words carry the event's own figures
+
+
 def features(title: str, text: str, outlet: str, places: tuple[str, ...]) -> Features:
     """All features of one article."""
     cleaned = clean_title(title, outlet)
     title_tokens = _joined_number_words(words(cleaned))
-    tokens = [*title_tokens, *_joined_number_words(words(text))]
+    text_tokens = _joined_number_words(words(text))
+    tokens = [*title_tokens, *text_tokens]
     numbers = salient_numbers(tokens)
     return Features(
         title_key=title_key(title, outlet),
         terms=terms(tokens, numbers, places),
         numbers=numbers,
-        title_numbers=salient_numbers(title_tokens),
+        title_numbers=salient_numbers([*title_tokens, *text_tokens[:LEAD_WORDS]]),
     )
 
 
