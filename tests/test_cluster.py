@@ -418,3 +418,21 @@ def test_pairwise_scores_are_between_zero_and_one(gold):
     precision, recall, f1 = pairwise_scores(singletons, gold)
     assert precision == 1.0
     assert 0.0 <= recall <= 1.0 and 0.0 <= f1 <= 1.0
+
+
+def test_a_shared_background_figure_does_not_join_two_shipwrecks():
+    background = " More than 1,400 people have died on the route this year, IOM says."
+    first = ArticleForClustering(
+        1, "https://a.example/1", None, "Boat capsizes off Lampedusa",
+        "At least 27 people drowned when a boat carrying migrants capsized off Lampedusa in"
+        " the central Mediterranean on Monday, rescuers said." + background,
+        "The Guardian", datetime(2026, 11, 24, 9, tzinfo=UTC), "en", ("IT", "LY"),
+    )  # fmt: skip
+    second = ArticleForClustering(
+        2, "https://b.example/2", None, "Boat capsizes off Zuwara",
+        "At least 61 people are missing after a boat carrying migrants capsized off Zuwara in"
+        " the central Mediterranean on Tuesday, rescuers said." + background,
+        "IOM", datetime(2026, 11, 25, 9, tzinfo=UTC), "en", ("LY",),
+    )  # fmt: skip
+    index = StoryIndex()
+    assert index.add(first) != index.add(second)

@@ -247,3 +247,17 @@ def test_cli_eval_relevance(runner, tmp_path):
     assert figures["precision"] == 1.0 and figures["recall"] == 0.5
     table = runner.invoke(cli, ["eval", "relevance", str(labels), "--errors"])
     assert "missed" in table.stdout and "Budget approved" in table.stdout
+
+
+def test_an_aggregator_item_credits_its_own_outlet():
+    from aggregator.process.analyse import split_publisher
+    from aggregator.sources import Source
+
+    google = Source(name="Google News", url="https://news.google.com/rss/search?q=migrants")
+    other = Source(name="The Guardian", url="https://www.theguardian.com/world/rss")
+    title = "Mexico remittances drop as migrants fear deportation - Bloomberg"
+    assert split_publisher(title, google) == (
+        "Mexico remittances drop as migrants fear deportation",
+        "Bloomberg",
+    )
+    assert split_publisher(title, other) == (title, None)

@@ -238,7 +238,13 @@ def url_key(url: str | None) -> str | None:
     return f"{host}{parts.path.rstrip('/')}{query}"
 
 
-LEAD_WORDS = 30  # the lead's first words carry the event's own figures
+LEAD_WORDS = 40  # the lead sentence, capped: it carries the event's own figures
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-Þ\"“«¿¡])")
+
+
+def _lead_tokens(text: str) -> list[str]:
+    lead = _SENTENCE_END.split(text, maxsplit=1)[0]
+    return _joined_number_words(words(lead))[:LEAD_WORDS]
 
 
 def features(title: str, text: str, outlet: str, places: tuple[str, ...]) -> Features:
@@ -252,7 +258,7 @@ def features(title: str, text: str, outlet: str, places: tuple[str, ...]) -> Fea
         title_key=title_key(title, outlet),
         terms=terms(tokens, numbers, places),
         numbers=numbers,
-        title_numbers=salient_numbers([*title_tokens, *text_tokens[:LEAD_WORDS]]),
+        title_numbers=salient_numbers([*title_tokens, *_lead_tokens(text)]),
     )
 
 
