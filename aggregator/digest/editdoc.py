@@ -90,6 +90,8 @@ def _block_lines(items: tuple[Item, ...]) -> list[str]:
         source = " · ".join(part for part in (", ".join(item.outlets), item.url or "") if part)
         if source:
             lines.append(f"#    {source}")
+        if item.why:  # why the compiler chose it: outlets, provenance, score and its parts
+            lines.append(f"#    why: {normalise(item.why)}")
     return lines
 
 
