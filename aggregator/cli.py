@@ -249,11 +249,29 @@ def _print_report(report: FetchReport) -> None:
 
 
 @app.command()
+def daemon(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Run on a schedule: fetch what is due, process what is new, draft the edition at
+    digest.draft_at; stop with SIGTERM or Ctrl-C. One daemon per store."""
+    from aggregator.daemon import run_daemon
+
+    with _errors():
+        status = run_daemon(_config(config, db))
+    raise typer.Exit(status)
+
+
+@app.command()
 def status(as_json: JsonOpt = False, config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """Feed health: last success, last error, error count, next fetch."""
-    rows = _with_app(config, db, lambda a: [_health(s, r) for s, r in a.health()])
+    """Feed health (last success, last error, error count, next fetch) and the daemon's."""
+    from aggregator.daemon_health import daemon_health, health_lines
+    from aggregator.daemon_settings import daemon_settings, health_path
+
+    def look(application: App) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        found = daemon_health(health_path(application.config, daemon_settings(application.config)))
+        return [_health(s, r) for s, r in application.health()], found
+
+    rows, running = _with_app(config, db, look)
     if as_json:
-        print(json.dumps({"sources": rows}, ensure_ascii=False, default=str))
+        print(json.dumps({"sources": rows, "daemon": running}, ensure_ascii=False, default=str))
         return
     table = Table(title="Sources", title_justify="left")
     for column in (
@@ -277,6 +295,8 @@ def status(as_json: JsonOpt = False, config: ConfigOpt = None, db: DbOpt = None)
             _short_time(row["next_fetch_at"]),
         )
     out.print(table)
+    for line in health_lines(running) if running else ["daemon: not running"]:
+        out.print(escape(line))
 
 
 # What status shows of a source's state: all of it but the validators (cache internals).

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ByteSize, Field, ValidationError, field_validator
 
 from aggregator import __version__, yamlfile
+from aggregator.daemon_settings import DaemonSettings
 from aggregator.digest.settings import DigestSettings, SmtpSettings
 from aggregator.errors import ConfigError
 from aggregator.sources import Source, StrictModel
@@ -147,6 +148,7 @@ class Settings(StrictModel):
         default_factory=OrganizationSettings  # type: ignore[arg-type]
     )
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)  # type: ignore[arg-type]
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod

@@ -42,3 +42,4 @@ def configure(verbose: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # ours say what each job did

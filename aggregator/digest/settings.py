@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from aggregator.daemon_settings import TimeOfDay
 from aggregator.sources import StrictModel
 
 
@@ -67,6 +69,12 @@ class DigestSettings(StrictModel):
         description="Where output_dir is served; turns on the Atom feed.",
     )
     window_days: int = Field(3, ge=1, le=14, description="Longest window an edition covers.")
+    draft_at: TimeOfDay = Field(
+        time(6, 0), description="Local time (settings.timezone) the daemon drafts the edition."
+    )
+    publish_at: TimeOfDay | None = Field(
+        None, description="Local time the daemon publishes the edition if approved; unset: never."
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> DigestSettings:

@@ -18,6 +18,7 @@ from aggregator.sources import Source
 from aggregator.store.articles import ArticleQueries
 from aggregator.store.digests import DigestQueries
 from aggregator.store.engine import create_engines, migrate
+from aggregator.store.retention import RetentionQueries
 from aggregator.store.schema import entries, fetch_events, sources
 
 _STATE_FIELDS = tuple(f.name for f in fields(SourceState) if f.name != "url")
@@ -34,7 +35,7 @@ class SourceRow:
     entry_count: int
 
 
-class Store(ArticleQueries, DigestQueries):
+class Store(ArticleQueries, DigestQueries, RetentionQueries):
     def __init__(self, url: str) -> None:
         self.url = url
         self._writer, self._reader = create_engines(url)
