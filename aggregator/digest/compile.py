@@ -21,6 +21,7 @@ from datetime import date, datetime
 from aggregator.digest.models import Edition, Item, Section, Status
 from aggregator.digest.settings import DigestSettings, Rule, SectionRule
 from aggregator.digest.stories import Candidate, Trend, news_score, trend
+from aggregator.process.dateline import split_dateline
 from aggregator.sources import Section as SourceSection
 from aggregator.sources import Source
 
@@ -221,7 +222,7 @@ def _item(section: str, position: int, pick: _Pick, featured: bool) -> Item:
 
 def _teaser(row: Mapping[str, object]) -> str:
     """A featured block's teaser: the first sentences of the text, about 60 words."""
-    text = str(row["text"] or row["title"] or "")
+    text = split_dateline(str(row["text"] or row["title"] or "")).rest  # no "Geneva –"
     sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
     teaser = ""
     for sentence in sentences:

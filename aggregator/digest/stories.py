@@ -19,6 +19,7 @@ from aggregator.process.analyse import WIRES
 from aggregator.process.sentence import join_outlets
 
 WIRE_NAMES = frozenset(WIRES.values())
+MIN_BASELINE = 50  # topic mentions in the trailing week below which growth means nothing
 SOFT_PATHS = re.compile(
     r"/(?:opinion|opinions|comment|commentisfree|features?|long-?reads?|culture|arts|books"
     r"|film|video|podcasts?|magazine|lifestyle|society|tribune|opinion|cultura|opinión)/",
@@ -139,8 +140,8 @@ def topic_growth(
             recent.update(topics)
         elif timedelta(days=1) <= age < timedelta(days=8):
             before.update(topics)
-    if not before:
-        return {}  # no trailing week to compare with (a new store): no growth to speak of
+    if sum(before.values()) < MIN_BASELINE:
+        return {}  # no trailing week worth comparing with (a new store): no growth to tell
     return {t: n / max(before[t] / 7, 0.5) for t, n in recent.items()}
 
 
