@@ -260,6 +260,21 @@ def daemon(config: ConfigOpt = None, db: DbOpt = None) -> None:
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Jobs at once.")] = 4,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """One of several workers sharing a PostgreSQL store (see docs/workers.md); stop with
+    SIGTERM or Ctrl-C."""
+    from aggregator.workers import run_worker
+
+    with _errors():
+        status = run_worker(_config(config, db), concurrency=concurrency)
+    raise typer.Exit(status)
+
+
+@app.command()
 def status(as_json: JsonOpt = False, config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Feed health (last success, last error, error count, next fetch) and the daemon's."""
     from aggregator.daemon_health import daemon_health, health_lines
