@@ -169,8 +169,11 @@ def fetch(
 
 @app.command()
 def run(config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """The main job: fetch what is due, process what is new, draft today's edition and
-    write it as HTML and Markdown to the drafts folder (data/digests/drafts/ by default)."""
+    """The main job: fetch, process, draft today's edition.
+
+    Fetches the sources that are due, processes what is new, drafts today's edition and
+    writes it as HTML and Markdown to the drafts folder (data/digests/drafts/ by default).
+    """
     from aggregator.cli_articles import print_process_report, run_process
 
     def job(application: App) -> None:
@@ -250,8 +253,11 @@ def _print_report(report: FetchReport) -> None:
 
 @app.command()
 def daemon(config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """Run on a schedule: fetch what is due, process what is new, draft the edition at
-    digest.draft_at; stop with SIGTERM or Ctrl-C. One daemon per store."""
+    """Run on a schedule: fetch, process, draft (SIGTERM or Ctrl-C stops).
+
+    Fetches what is due, processes what is new, drafts the edition at digest.draft_at;
+    one daemon per store.
+    """
     from aggregator.daemon import run_daemon
 
     with _errors():
@@ -265,8 +271,10 @@ def worker(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """One of several workers sharing a PostgreSQL store (see docs/workers.md); stop with
-    SIGTERM or Ctrl-C."""
+    """One of several workers sharing a PostgreSQL store (SIGTERM or Ctrl-C stops).
+
+    See docs/workers.md.
+    """
     from aggregator.workers import run_worker
 
     with _errors():
@@ -374,6 +382,11 @@ def sources_check(
             err.print(f"[yellow]warning:[/yellow] {warning}")
         enabled = sum(1 for s in config.sources if s.enabled)
         out.print(f"{config.path}: ok, {len(config.sources)} sources ({enabled} enabled)")
+        if config.settings.taxonomy is not None:  # the override is checked too, with its lines
+            from aggregator.process.taxonomy import load_taxonomy
+
+            taxonomy = load_taxonomy(config.settings.taxonomy)
+            out.print(f"{config.settings.taxonomy}: ok, {len(taxonomy.topics)} topics")
 
 
 @sources_app.command("list")
