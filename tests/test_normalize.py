@@ -88,6 +88,11 @@ def test_clean_text_leaves_no_control_characters_or_tags(value):
     assert clean_text(cleaned) == cleaned or "<" in cleaned or "&" in cleaned
 
 
+@pytest.mark.parametrize("href", ["//[", "//[]", "//[::1", "http://[x]/"])
+def test_a_malformed_host_is_no_link(href):
+    assert canonical_url(href, "http://example.org/feed") is None
+
+
 @given(st.text(), st.sampled_from(["http://example.org/feed", "https://a.example/x/y?z=1"]))
 def test_canonical_url_is_idempotent_and_http(href, base):
     url = canonical_url(href, base)

@@ -66,9 +66,9 @@ def canonical_url(href: str | None, base: str | None = None) -> str | None:
 
 def _canonical(href: str, base: str | None) -> str | None:
     text = _tidy_href(href) if _UNTIDY.search(href) else href
-    if not _ABSOLUTE.match(text):
-        text = urljoin(base, text) if base else text
-    try:
+    try:  # a malformed host ("//[", "//[]") makes urllib raise: it is not a link
+        if not _ABSOLUTE.match(text):
+            text = urljoin(base, text) if base else text
         parts = urlsplit(text)
         port = parts.port
     except ValueError:
