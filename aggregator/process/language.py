@@ -36,6 +36,10 @@ class Language:
 def _identifier() -> LanguageIdentifier:
     identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE)
     identifier.set_languages(LANGUAGES)
+    # set_languages keeps the full 97-language model (27 MB) to allow another restriction;
+    # we never make one, and a long-running daemon should not carry it.
+    if hasattr(identifier, "_full_model"):
+        identifier._full_model = None
     return identifier
 
 
