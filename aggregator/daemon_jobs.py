@@ -213,28 +213,10 @@ class Daemon:
         return f"{processed} processed, {relevant} relevant"
 
     def draft(self) -> str:
-        desk = self.app.desk
-        drafted = desk.draft_today()
-        if drafted is None:
-            return f"the edition of {desk.today()} is already published"
-        written = desk.write(drafted.edition, ("html", "md"))  # for the editors to look at
-        return f"edition {drafted.edition.day}: {drafted.note}; wrote {written[0].parent}"
+        return self.app.desk.scheduled_draft()
 
     def publish(self) -> str:
-        desk = self.app.desk
-        day = desk.today()
-        stored = self.app.store.edition(day)
-        if stored is None or stored.status is Status.DRAFT:
-            state = "not drafted" if stored is None else "not approved"
-            log.warning(
-                "the edition of %s is %s: not published", day, state, extra={"stage": "publish"}
-            )
-            return f"skipped: the edition of {day} is {state}"
-        if stored.status is Status.PUBLISHED:
-            return f"the edition of {day} is already published"
-        published = desk.publish(day)
-        sent = ", e-mailed" if published.message_id else ""
-        return f"edition {day} published: {len(published.files)} file(s){sent}"
+        return self.app.desk.scheduled_publish()
 
     def retention(self) -> str:
         cutoff = self.app.clock() - timedelta(days=self.settings.retention_days)

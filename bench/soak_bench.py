@@ -48,12 +48,12 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as time_of_day
 from email.utils import format_datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+import feedserver
 from feedserver import AUTHORS, CATEGORIES, Feed, description, not_modified, sentence
 
 from aggregator.app import App
@@ -164,9 +164,9 @@ class Book:
             return json.dumps(data).encode()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class Handler(feedserver.Handler):
+    """feedserver's handler (HTTP/1.1, replies, quiet log), over feeds that change."""
+
     book: Book
     latency = 0.0
 
@@ -199,23 +199,8 @@ class Handler(BaseHTTPRequestHandler):
         headers["Content-Type"] = "application/rss+xml; charset=utf-8"
         self._send(HTTPStatus.OK, feed.body, headers)
 
-    def _send(self, status: HTTPStatus, body: bytes | None, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if body is not None:
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body is not None:
-            self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:
-        """Silence the per-request access log."""
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
+Server = feedserver.Server
 
 
 def serve(args: argparse.Namespace, port: int, clock: SimClock, ready: Any) -> None:

@@ -7,6 +7,7 @@ of the day, in the configured timezone, so any past day can be drafted too.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,6 +24,7 @@ from aggregator.errors import AggregatorError
 from aggregator.store import Store
 
 FILE_FORMATS = ("html", "md", "txt", "json")
+log = logging.getLogger(__name__)
 
 
 class EditionError(AggregatorError):
@@ -122,6 +124,30 @@ class Desk:
         if edition.status is not Status.PUBLISHED:
             folder = folder / "drafts"
         return write_files(edition, folder, formats, contact=self.config.settings.contact)
+
+    def scheduled_draft(self) -> str:
+        """The timed draft (daemon, workers): today's edition and its draft files."""
+        drafted = self.draft_today()
+        if drafted is None:
+            return f"the edition of {self.today()} is already published"
+        written = self.write(drafted.edition, ("html", "md"))  # for the editors to look at
+        return f"edition {drafted.edition.day}: {drafted.note}; wrote {written[0].parent}"
+
+    def scheduled_publish(self) -> str:
+        """The timed publication: today's edition if an editor approved it, else nothing."""
+        day = self.today()
+        stored = self.store.edition(day, self._titles())
+        if stored is None or stored.status is Status.DRAFT:
+            state = "not drafted" if stored is None else "not approved"
+            log.warning(
+                "the edition of %s is %s: not published", day, state, extra={"stage": "publish"}
+            )
+            return f"skipped: the edition of {day} is {state}"
+        if stored.status is Status.PUBLISHED:
+            return f"the edition of {day} is already published"
+        published = self.publish(day)
+        sent = ", e-mailed" if published.message_id else ""
+        return f"edition {day} published: {len(published.files)} file(s){sent}"
 
     def draft_today(self) -> Drafted | None:
         """The main job's draft: None when today's edition is already published."""

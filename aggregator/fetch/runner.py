@@ -48,9 +48,12 @@ class FetchRun:
         settings: FetchSettings,
         clock: Callable[[], datetime],
         rng: random.Random,
+        parse: Parse | None = None,
     ) -> None:
+        """``parse``: a parser the caller keeps alive across runs (a worker's); without
+        one, each run with work starts its own parser processes."""
         self.store, self.client, self.settings = store, client, settings
-        self.clock, self.rng = clock, rng
+        self.clock, self.rng, self.parse = clock, rng, parse
 
     def run(
         self, chosen: Sequence[Source], options: RunOptions, progress: Progress | None = None
@@ -95,6 +98,9 @@ class FetchRun:
     @contextmanager
     def _parser(self, todo: Sequence[Source]) -> Iterator[Parse]:
         """Parser processes for a run that has work, else parsing in the fetching threads."""
+        if self.parse is not None:
+            yield self.parse
+            return
         if not todo or self.settings.parse_processes == 0:
             yield parse_body
             return

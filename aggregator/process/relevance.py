@@ -24,9 +24,9 @@ reported for relevant items only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from aggregator.process.matcher import Hit, PhraseIndex, Tokens, is_case_sensitive, tokenize
@@ -288,15 +288,22 @@ def _apply_rules(
     return relevant, reason
 
 
-def _find_any(phrases: Sequence[str], title: str, text: str) -> str | None:
-    index: PhraseIndex[str] = PhraseIndex()
-    for phrase in phrases:
-        index.add(phrase, phrase)
+def _find_any(phrases: tuple[str, ...], title: str, text: str) -> str | None:
+    index = _rule_index(phrases)
     for field in (title, text):
         hits = index.scan(tokenize(field))
         if hits:
             return hits[0].values[0]
     return None
+
+
+@lru_cache(maxsize=256)
+def _rule_index(phrases: tuple[str, ...]) -> PhraseIndex[str]:
+    """A source's include/exclude phrases, indexed once rather than for every item."""
+    index: PhraseIndex[str] = PhraseIndex()
+    for phrase in phrases:
+        index.add(phrase, phrase)
+    return index
 
 
 def _topics(matches: list[Match]) -> tuple[str, ...]:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +23,6 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
 from aggregator.app import App
-from aggregator.digest.models import Status
 from aggregator.fetch.http import HttpClient
 from aggregator.fetch.parsing import parse_body
 from aggregator.fetch.runner import FetchRun, RunOptions
@@ -96,8 +93,7 @@ class Jobs:
     def _fetch(self, source: Source) -> FetchReport:
         app = self.app
         settings = app.config.settings.fetch
-        run = _SharedParserRun(app.store, self.client, settings, app.clock, random.Random())
-        run.shared_parse = self.parse
+        run = FetchRun(app.store, self.client, settings, app.clock, random.Random(), self.parse)
         return run.run([source], RunOptions(named=True, due_only=True))
 
     def process_pending(self, limit: int | None = None) -> str:
@@ -105,38 +101,12 @@ class Jobs:
         return f"{report.processed} processed, {report.relevant} relevant"
 
     def draft_today(self) -> str:
-        desk = self.app.desk
-        drafted = desk.draft_today()
-        if drafted is None:
-            return f"the edition of {desk.today()} is already published"
-        written = desk.write(drafted.edition, ("html", "md"))  # for the editors to look at
-        return f"edition {drafted.edition.day}: {drafted.note}; wrote {written[0].parent}"
+        return self.app.desk.scheduled_draft()
 
     def publish_today(self) -> str:
-        desk = self.app.desk
-        day = desk.today()
-        stored = self.app.store.edition(day)
-        if stored is None or stored.status is Status.DRAFT:
-            state = "not drafted" if stored is None else "not approved"
-            log.warning("the edition of %s is %s: not published", day, state)
-            return f"skipped: the edition of {day} is {state}"
-        if stored.status is Status.PUBLISHED:
-            return f"the edition of {day} is already published"
-        published = desk.publish(day)
-        return f"edition {day} published: {len(published.files)} file(s)"
+        return self.app.desk.scheduled_publish()
 
     def prune(self, retention_days: int) -> str:
         cutoff = self.app.clock() - timedelta(days=retention_days)
         pruned = self.app.store.prune(cutoff)
         return f"pruned {pruned.entries} entries and {pruned.fetch_events} fetch events"
-
-
-class _SharedParserRun(FetchRun):
-    """The fetch runner, parsing with the worker's long-lived parser instead of starting
-    parser processes for each one-source run."""
-
-    shared_parse: Parse = parse_body
-
-    @contextmanager
-    def _parser(self, todo: Any) -> Iterator[Parse]:
-        yield self.shared_parse
