@@ -284,17 +284,27 @@ def worker(
 
 @app.command()
 def status(as_json: JsonOpt = False, config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """Feed health (last success, last error, error count, next fetch) and the daemon's."""
+    """Feed health (last success, last error, error count, next fetch), the daemon's, and
+    the workers' and their queue's on PostgreSQL."""
     from aggregator.daemon_health import daemon_health, health_lines
     from aggregator.daemon_settings import daemon_settings, health_path
+    from aggregator.workers.status import QueueStatus, queue_lines, queue_status
 
-    def look(application: App) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    def look(
+        application: App,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, QueueStatus | None]:
         found = daemon_health(health_path(application.config, daemon_settings(application.config)))
-        return [_health(s, r) for s, r in application.health()], found
+        queue = queue_status(application.config.settings.database_url)
+        return [_health(s, r) for s, r in application.health()], found, queue
 
-    rows, running = _with_app(config, db, look)
+    rows, running, queue = _with_app(config, db, look)
     if as_json:
-        print(json.dumps({"sources": rows, "daemon": running}, ensure_ascii=False, default=str))
+        document = {
+            "sources": rows,
+            "daemon": running,
+            "workers": queue.as_json() if queue else None,
+        }
+        print(json.dumps(document, ensure_ascii=False, default=str))
         return
     table = Table(title="Sources", title_justify="left")
     for column in (
@@ -319,6 +329,8 @@ def status(as_json: JsonOpt = False, config: ConfigOpt = None, db: DbOpt = None)
         )
     out.print(table)
     for line in health_lines(running) if running else ["daemon: not running"]:
+        out.print(escape(line))
+    for line in queue_lines(queue) if queue else []:
         out.print(escape(line))
 
 

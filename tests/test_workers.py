@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -25,8 +26,11 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Status
 from procrastinate.periodic import PeriodicDeferrer
+from typer.testing import CliRunner
 
+from aggregator.cli import app
 from aggregator.config import Config, load_config
 from aggregator.store import Store
 from aggregator.workers import (
@@ -39,6 +43,7 @@ from aggregator.workers import (
 from aggregator.workers import conninfo as conninfo_of
 from aggregator.workers.schedule import daily, every, is_local_time
 from aggregator.workers.stalled import Outcome, StalledCheck, retry_stalled
+from aggregator.workers.status import queue_lines, queue_status
 from tests.conftest import POSTGRES_URL, _postgres_database, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -358,3 +363,95 @@ def test_a_worker_killed_mid_cycle_loses_and_duplicates_nothing(
     assert "failed" not in jobs_by_status(pg_url, "aggregator.fetch_source")
     survivors = "".join((tmp_path / f"worker{n}.log").read_text() for n in (1, 2))
     assert "of a dead worker: retried" in survivors or "of a dead worker: dropped" in survivors
+
+
+# -- what `aggregator status` shows of the workers ------------------------------------------
+
+
+def test_queue_status_counts_the_jobs_of_each_task(tmp_path: Path, pg_url: str) -> None:
+    assert queue_status(pg_url) is None  # no worker created the queue yet
+    apply_schema(pg_url)
+    queue = build_queue(make_config(tmp_path, pg_url, []))
+    fetch = "aggregator.fetch_source"
+
+    async def scenario(first: bool) -> int | None:
+        async with queue.open_async():
+            if first:  # only a job scheduled for later: nothing waits yet
+                await queue.configure_task(fetch, schedule_in={"hours": 1}).defer_async(url="z")
+                return None
+            for url in ("a", "b", "c"):
+                await queue.configure_task(fetch, queueing_lock=f"fetch:{url}").defer_async(url=url)
+            await queue.configure_task("aggregator.scan_due").defer_async(timestamp=0)
+            worker = await queue.job_manager.register_worker()
+            running, failing = [await queue.job_manager.fetch_job(None, worker) for _ in range(2)]
+            assert running and failing and failing.task_kwargs == {"url": "b"}
+            await queue.job_manager.finish_job(failing, Status.FAILED, delete_job=False)
+            return worker
+
+    asyncio.run(scenario(first=True))
+    waiting = queue_status(pg_url)
+    assert waiting is not None and waiting.oldest_todo_age is None
+    worker = asyncio.run(scenario(first=False))
+    # queued long ago: the later one (not waiting), a and b (taken), the scan (waits 10 min)
+    with psycopg.connect(conninfo_of(pg_url)) as conn:
+        for url, ago in (("z", "3 hours"), ("a", "2 hours"), ("b", "2 hours"), (None, "10 min")):
+            conn.execute(
+                "UPDATE procrastinate_events SET at = now() - %s::interval WHERE job_id ="
+                " (SELECT id FROM procrastinate_jobs WHERE args->>'url' IS NOT DISTINCT FROM %s)",
+                (ago, url),
+            )
+    found = queue_status(pg_url)
+    assert found is not None
+    assert [(w.id, w.stale) for w in found.workers] == [(worker, False)]
+    assert found.jobs == {
+        fetch: {"todo": 2, "doing": 1, "failed": 1},  # c and the later one wait
+        "aggregator.scan_due": {"todo": 1, "doing": 0, "failed": 0},
+    }
+    assert found.oldest_todo_age is not None and 600 <= found.oldest_todo_age < 660
+    assert f"  {fetch}: 2 todo, 1 doing, 1 failed" in queue_lines(found)
+
+
+def test_a_worker_silent_past_the_stalled_threshold_is_stale(pg_url: str) -> None:
+    apply_schema(pg_url)
+    with psycopg.connect(conninfo_of(pg_url)) as conn:
+        for silent in (29, 31):  # the threshold is the stalled-job check's 30 s
+            conn.execute(
+                "INSERT INTO procrastinate_workers (last_heartbeat)"
+                " VALUES (now() - make_interval(secs => %s))",
+                (silent,),
+            )
+    found = queue_status(pg_url)
+    assert found is not None and found.stale_after == StalledCheck().after == 30
+    assert [w.stale for w in found.workers] == [False, True]
+    assert found.oldest_todo_age is None
+    assert queue_lines(found)[0] == "workers: 1 live, 1 stale (no heartbeat for 30 s)"
+
+
+def status_json(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGGREGATOR_DATABASE_URL", raising=False)
+    path = write_config(tmp_path / "sources.yaml", [], database_url=url)
+    result = CliRunner().invoke(app, ["status", "--json", "-c", str(path)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_status_shows_the_workers_on_postgresql(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert status_json(tmp_path, pg_url, monkeypatch)["workers"] is None  # no queue yet
+    apply_schema(pg_url)
+    with psycopg.connect(conninfo_of(pg_url)) as conn:
+        conn.execute("INSERT INTO procrastinate_workers DEFAULT VALUES")
+    workers = status_json(tmp_path, pg_url, monkeypatch)["workers"]
+    assert [w["stale"] for w in workers["workers"]] == [False]
+    assert (workers["jobs"], workers["oldest_todo_age"]) == ({}, None)
+    text = CliRunner().invoke(app, ["status", "-c", str(tmp_path / "sources.yaml")]).stdout
+    assert "workers: 1 live" in text and "queue: none waiting" in text
+
+
+def test_status_shows_no_workers_on_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert status_json(tmp_path, url, monkeypatch)["workers"] is None
+    text = CliRunner().invoke(app, ["status", "-c", str(tmp_path / "sources.yaml")]).stdout
+    assert "daemon: not running" in text and "workers:" not in text
