@@ -26,6 +26,7 @@ from aggregator.process.run import Progress as ProcessProgress
 from aggregator.process.taxonomy import load_taxonomy
 from aggregator.sources import Source
 from aggregator.store import SourceRow, Store
+from aggregator.stories.memory import StoryMemory
 
 ROBOTS_AGENT = "aggregator"  # the product token robots.txt rules are matched against
 
@@ -45,6 +46,7 @@ class App:
         self.rng = rng or random.Random()
         self._store: Store | None = None
         self._analyser: Analyser | None = None
+        self.stories = StoryMemory()  # the story index, kept between this process's runs
 
     @property
     def store(self) -> Store:
@@ -123,6 +125,7 @@ class App:
                 self.clock,
                 fetcher=self.article_fetcher(client),
                 summarizer=summarizer,
+                stories=self.stories,
             )
             return run.run(limit, progress)
         finally:
@@ -138,7 +141,7 @@ class App:
 
     def pending_count(self) -> int:
         since = self.clock() - self.config.settings.process.max_age
-        return len(self.store.pending(self.analyser.rules_hash, since))
+        return self.store.count_pending(self.analyser.rules_hash, since)
 
     def article_fetcher(self, client: HttpClient) -> ArticleFetcher:
         settings = self.config.settings

@@ -530,6 +530,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--parse-processes", type=int, default=0, help="fetch.parse_processes (see README)"
     )
     parser.add_argument("--start", default="2026-03-02T00:00:00+00:00", help="simulated start")
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep the store")
     return parser.parse_args(argv)
 
 
@@ -538,6 +539,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     print(f"Soak: {args.feeds} feeds x {args.items} items, {args.hours} simulated hours,"
           f" feed latency {args.latency} s")  # fmt: skip
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        return run_soak(args, args.keep)
     with tempfile.TemporaryDirectory(prefix="soak-") as work:
         return run_soak(args, Path(work))
 

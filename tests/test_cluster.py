@@ -436,3 +436,68 @@ def test_a_shared_background_figure_does_not_join_two_shipwrecks():
     )  # fmt: skip
     index = StoryIndex()
     assert index.add(first) != index.add(second)
+
+
+# --- the signatures and the band index -----------------------------------------------------
+
+
+def test_signatures_equal_datasketch_affine32_value_for_value():
+    import zlib
+
+    from datasketch import MinHash
+
+    from aggregator.stories.sketch import SEED, Sketcher
+
+    sketcher = Sketcher(96)
+    rng = random.Random(7)
+    for size in (1, 3, 40, 300):
+        terms = {f"t{rng.randrange(10**6)}" for _ in range(size)}
+        reference = MinHash(num_perm=96, seed=SEED, hashfunc=zlib.crc32, scheme="affine32")
+        reference.update_batch([t.encode() for t in terms])
+        ours = sketcher.minhash(sorted(terms))
+        assert ours.tolist() == reference.hashvalues.tolist()
+        assert sketcher.from_bytes(sketcher.to_bytes(ours)).tolist() == ours.tolist()
+    empty = MinHash(num_perm=96, seed=SEED, hashfunc=zlib.crc32, scheme="affine32")
+    assert sketcher.minhash([]).tolist() == empty.hashvalues.tolist()
+
+
+def test_buckets_find_rows_sharing_a_band_and_forget_removed_ones():
+    from aggregator.stories.sketch import Buckets, Sketcher
+
+    sketcher, buckets = Sketcher(96), Buckets(96, 48)
+    base = [f"w{i}" for i in range(30)]
+    signatures = {row: sketcher.minhash(base[:20] + [f"r{row}-{i}" for i in range(10)])
+                  for row in range(10000)}  # fmt: skip
+    for row, signature in signatures.items():  # spans two sealed segments and the buffer
+        buckets.insert(row, signature)
+    probe = sketcher.minhash(base)
+    found = set(buckets.query(probe))
+    shares_a_band = {
+        row for row, sig in signatures.items()
+        if (sig.reshape(48, 2) == probe.reshape(48, 2)).all(axis=1).any()
+    }  # fmt: skip
+    assert found == shares_a_band and len(found) > 100
+    unrelated = sketcher.minhash([f"x{i}" for i in range(30)])
+    assert buckets.query(unrelated) == []
+
+    gone = sorted(found)[:50]
+    for row in gone:
+        buckets.remove(row)
+    assert set(buckets.query(probe)) == found - set(gone)
+    buckets.insert(gone[0], unrelated)  # a reused row answers for its new signature only
+    assert gone[0] not in buckets.query(probe)
+    assert buckets.query(unrelated) == [gone[0]]
+
+
+def test_buckets_drop_a_removed_row_still_in_the_buffer():
+    from aggregator.stories.sketch import Buckets, Sketcher
+
+    sketcher, buckets = Sketcher(96), Buckets(96, 48)
+    story = sketcher.minhash(["migrants", "rescued", "lampedusa"])
+    other = sketcher.minhash(["court", "ruling", "rwanda"])
+    buckets.insert(1, story)
+    buckets.insert(2, story)
+    buckets.remove(1)
+    buckets.insert(1, other)  # row 1 reused at once, before any sealing
+    assert buckets.query(story) == [2]
+    assert buckets.query(other) == [1]

@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from aggregator.config import ProcessSettings
 from aggregator.fetch.articles import ArticleFetcher, PageFetch
@@ -30,10 +30,10 @@ from aggregator.sources import Source
 from aggregator.store import Store
 from aggregator.store.articles import Pending, for_clustering
 from aggregator.stories.cluster import StoryIndex
+from aggregator.stories.memory import StoryMemory
 
 log = logging.getLogger(__name__)
 BATCH = 100
-STORY_MEMORY = timedelta(days=5)  # stored signatures read back: the index's window and more
 
 Progress = Callable[[int], None]  # called with the number of entries just processed
 
@@ -57,32 +57,34 @@ class ProcessRun:
         clock: Callable[[], datetime],
         fetcher: ArticleFetcher | None = None,
         summarizer: LlmSummarizer | None = None,
+        stories: StoryMemory | None = None,
     ) -> None:
         self.store, self.analyser, self.settings = store, analyser, settings
+        self.stories = stories or StoryMemory()  # a long-lived process passes its own
         self.sources = {s.url: s for s in sources}
         self.clock, self.fetcher, self.summarizer = clock, fetcher, summarizer
 
     def run(self, limit: int | None = None, progress: Progress | None = None) -> ProcessReport:
         since = self.clock() - self.settings.max_age
-        pending = self.store.pending(self.analyser.rules_hash, since, limit)
+        pending = self.store.pending_ids(self.analyser.rules_hash, since, limit)
         report = ProcessReport()
-        stories = self._story_index() if pending else None
-        for start in range(0, len(pending), BATCH):
-            batch = pending[start : start + BATCH]
-            found = self._batch(batch, report)
-            if stories is not None:
-                found = self._cluster(stories, found)
-            self.store.save_articles(found)
-            if progress:
-                progress(len(batch))
+        stories = self.stories.index(self.store, self.clock()) if pending else None
+        try:
+            for start in range(0, len(pending), BATCH):
+                batch = self.store.pending_entries(pending[start : start + BATCH])
+                found = self._batch(batch, report)
+                if stories is not None:
+                    found = self._cluster(stories, found)
+                self.store.save_articles(found)
+                self.stories.stored([(a.entry_id, a.published_at) for a in found if a.story_id])
+                if progress:
+                    progress(len(batch))
+        except BaseException:
+            self.stories.drop()  # it may hold articles the store does not: rebuild next time
+            raise
         if self.summarizer:
             report.llm_calls = self.summarizer.calls
         return report
-
-    def _story_index(self) -> StoryIndex:
-        """The story index as the stored signatures leave it (the last days only)."""
-        rows = self.store.cluster_rows(self.clock() - STORY_MEMORY)
-        return StoryIndex.restore(rows) if rows else StoryIndex()
 
     def _cluster(self, stories: StoryIndex, found: list[Article]) -> list[Article]:
         """Relevant articles join (or open) a story; their signatures are stored."""
@@ -98,7 +100,7 @@ class ProcessRun:
 
     def count(self) -> int:
         since = self.clock() - self.settings.max_age
-        return len(self.store.pending(self.analyser.rules_hash, since))
+        return self.store.count_pending(self.analyser.rules_hash, since)
 
     def _batch(self, batch: Sequence[Pending], report: ProcessReport) -> list[Article]:
         pages = self._pages([p for p in batch if self._needs_page(p)], report)

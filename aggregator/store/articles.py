@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select
+from sqlalchemy import Connection, Select, delete, func, insert, or_, select
 
 from aggregator.models import Article, EntryInput
 from aggregator.store.schema import articles, entries, signatures, sources, summaries
@@ -39,6 +39,25 @@ class ArticleQueries:
     def pending(self, rules_hash: str, since: datetime, limit: int | None = None) -> list[Pending]:
         """Entries published since ``since`` never processed, changed, or processed under
         other rules; newest first."""
+        return self.pending_entries(self.pending_ids(rules_hash, since, limit))
+
+    def pending_ids(self, rules_hash: str, since: datetime, limit: int | None = None) -> list[int]:
+        """The ids of :meth:`pending`'s entries, newest first: a run loads them a batch at
+        a time, so a backlog of any size costs memory for one batch."""
+        query = _pending_where(select(entries.c.id), rules_hash, since)
+        query = query.order_by(entries.c.published_at.desc(), entries.c.id).limit(limit)
+        with self.read() as conn:
+            return list(conn.scalars(query))
+
+    def count_pending(self, rules_hash: str, since: datetime) -> int:
+        query = _pending_where(select(func.count()).select_from(entries), rules_hash, since)
+        with self.read() as conn:
+            return int(conn.scalar(query) or 0)
+
+    def pending_entries(self, ids: Sequence[int]) -> list[Pending]:
+        """The entries ``ids`` with what their earlier processing kept, in the order given."""
+        if not ids:
+            return []
         query = (
             select(
                 entries,
@@ -49,19 +68,11 @@ class ArticleQueries:
             )
             .join(sources, sources.c.id == entries.c.source_id)
             .outerjoin(articles, articles.c.entry_id == entries.c.id)
-            .where(entries.c.published_at >= since)
-            .where(
-                or_(
-                    articles.c.entry_id.is_(None),
-                    articles.c.entry_hash != entries.c.content_hash,
-                    articles.c.rules_hash != rules_hash,
-                )
-            )
-            .order_by(entries.c.published_at.desc(), entries.c.id)
-            .limit(limit)
+            .where(entries.c.id.in_(ids))
         )
         with self.read() as conn:
-            return [_pending(row) for row in conn.execute(query).mappings()]
+            found = {row["id"]: _pending(row) for row in conn.execute(query).mappings()}
+        return [found[i] for i in ids if i in found]  # an entry pruned meanwhile is skipped
 
     def save_articles(self, found: Sequence[Article]) -> None:
         if not found:
@@ -91,19 +102,35 @@ class ArticleQueries:
         with self.read() as conn:
             yield from (dict(row) for row in conn.execute(query).mappings())
 
-    def cluster_rows(self, since: datetime) -> list[tuple[ArticleForClustering, int, bytes]]:
-        """Clustered articles published since ``since``, to restore the story index."""
+    def cluster_rows(
+        self, since: datetime, ids: Sequence[int] | None = None
+    ) -> list[tuple[ArticleForClustering, int, bytes]]:
+        """Clustered articles published since ``since`` (only ``ids`` when given), to
+        restore the story index."""
         query = (
             select(articles, entries.c.guid, signatures.c.signature)
             .join(entries, entries.c.id == articles.c.entry_id)
             .join(signatures, signatures.c.entry_id == articles.c.entry_id)
             .where(articles.c.story_id.is_not(None), articles.c.published_at >= since)
         )
+        if ids is not None:
+            query = query.where(articles.c.entry_id.in_(ids))
         with self.read() as conn:
             return [
                 (for_clustering(row, row["guid"]), row["story_id"], row["signature"])
                 for row in conn.execute(query).mappings()
             ]
+
+    def clustered_since(self, since: datetime) -> set[int]:
+        """The ids of :meth:`cluster_rows`' articles: what an index kept in memory checks
+        itself against before a run."""
+        query = (
+            select(articles.c.entry_id)
+            .join(signatures, signatures.c.entry_id == articles.c.entry_id)
+            .where(articles.c.story_id.is_not(None), articles.c.published_at >= since)
+        )
+        with self.read() as conn:
+            return set(conn.scalars(query))
 
     def save_signatures(self, found: Sequence[tuple[int, bytes]]) -> None:
         if not found:
@@ -142,6 +169,21 @@ def for_clustering(
         published=data["published_at"],
         language=data["language"],
         places=tuple((data["places"] or {}).get("mentioned") or ()),
+    )
+
+
+def _pending_where(query: Select[Any], rules_hash: str, since: datetime) -> Select[Any]:
+    """Entries since ``since`` with no article, a changed content, or other rules."""
+    return (
+        query.outerjoin(articles, articles.c.entry_id == entries.c.id)
+        .where(entries.c.published_at >= since)
+        .where(
+            or_(
+                articles.c.entry_id.is_(None),
+                articles.c.entry_hash != entries.c.content_hash,
+                articles.c.rules_hash != rules_hash,
+            )
+        )
     )
 
 

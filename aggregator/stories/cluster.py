@@ -53,10 +53,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from datasketch import MinHash
-
 from aggregator.stories.match import MatchRules, Profile, score
-from aggregator.stories.sketch import Buckets, SignatureTable, Sketcher
+from aggregator.stories.sketch import Buckets, Signature, SignatureTable, Sketcher
 from aggregator.stories.text import features, url_key
 
 # Candidates whose MinHash estimate is this far below the threshold are not verified: at 96
@@ -144,9 +142,9 @@ class StoryIndex:
         self._by_key: dict[str, int] = {}  # canonical URL or GUID -> article id
         self._by_title: dict[str, list[tuple[datetime, int]]] = {}
         self._live: dict[int, Profile] = {}
-        self._signatures: dict[int, bytes] = {}
         self._recent: OrderedDict[int, bytes] = OrderedDict()
         self._expiry: list[tuple[datetime, int]] = []  # heap of live articles by published
+        self._recorded: list[tuple[datetime, int, tuple[str, ...]]] = []  # all, for forget()
         self._newest: datetime | None = None
 
     # -- public API -------------------------------------------------------------------
@@ -164,7 +162,7 @@ class StoryIndex:
         story_id = self._new_story_id(article.id) if story_id is None else story_id
         self._record(article, published, story_id)
         signature = self._sketcher.to_bytes(sketch)
-        self._index(profile, sketch, signature)
+        self._index(profile, sketch)
         self._remember(article.id, signature)
         return story_id
 
@@ -183,9 +181,12 @@ class StoryIndex:
 
     def signature(self, article_id: int) -> bytes:
         """The article's MinHash signature, to store next to it (kept while it is live)."""
-        found = self._signatures.get(article_id) or self._recent.get(article_id)
+        found = self._recent.get(article_id)
         if found is None:
-            raise KeyError(f"no signature for article {article_id}: unknown or expired")
+            live = self._table.get(article_id)
+            if live is None:
+                raise KeyError(f"no signature for article {article_id}: unknown or expired")
+            found = self._sketcher.to_bytes(live)
         return found
 
     @classmethod
@@ -198,15 +199,48 @@ class StoryIndex:
         and story membership are kept) but are not indexed for matching.
         """
         index = cls(**options)  # type: ignore[arg-type]
-        ordered = sorted(rows, key=lambda row: (_utc(row[0].published), row[0].id))
-        for article, story_id, signature in ordered:
-            published = _utc(article.published)
-            index._record(article, published, story_id)
-            index._remember(article.id, signature)
-            if index._is_live(published, ordered[-1][0].published):
-                sketch = index._sketcher.from_bytes(signature)
-                index._index(index._profile(article, published), sketch, signature)
+        index.absorb(rows)
         return index
+
+    def absorb(self, rows: Iterable[tuple[ArticleForClustering, int, bytes]]) -> None:
+        """Take in stored rows (another process clustered them, or a restore): articles
+        already known are skipped, the others keep the story the row gives."""
+        fresh = sorted(
+            (row for row in rows if row[0].id not in self._story_of),
+            key=lambda row: (_utc(row[0].published), row[0].id),
+        )
+        if not fresh:
+            return
+        newest = _utc(fresh[-1][0].published)
+        newest = max(newest, self._newest) if self._newest else newest
+        for article, story_id, signature in fresh:
+            published = _utc(article.published)
+            self._record(article, published, story_id)
+            self._remember(article.id, signature)
+            if self._is_live(published, newest):
+                sketch = self._sketcher.from_bytes(signature)
+                self._index(self._profile(article, published), sketch)
+
+    def forget(self, before: datetime) -> None:
+        """Drop what is known of articles published before ``before`` that are no longer
+        live, so an index kept between runs holds the days a restored one would."""
+        cutoff = _utc(before)
+        while self._recorded and self._recorded[0][0] < cutoff:
+            _, article_id, keys = heapq.heappop(self._recorded)
+            if article_id in self._live:
+                continue  # still matchable: it goes when it expires and is forgotten later
+            story_id = self._story_of.pop(article_id)
+            members = self._members[story_id]
+            members.rows = [row for row in members.rows if row[1] != article_id]
+            if not members.rows:
+                del self._members[story_id]
+            for key in keys:
+                if self._by_key.get(key) == article_id:
+                    del self._by_key[key]
+
+    def __len__(self) -> int:
+        """How many articles the index knows (live or not)."""
+        return len(self._story_of)
 
     # -- the layers ---------------------------------------------------------------------
 
@@ -223,7 +257,7 @@ class StoryIndex:
                 return self._story_of[article_id]
         return None
 
-    def _candidates(self, profile: Profile, sketch: MinHash) -> list[int]:
+    def _candidates(self, profile: Profile, sketch: Signature) -> list[int]:
         found = self._buckets.query(sketch)
         if not found:
             return found
@@ -266,17 +300,18 @@ class StoryIndex:
         self._members.setdefault(story_id, _Members()).rows.append(
             (published, article.id, article.outlet)
         )
-        for key in _identity_keys(article):
+        keys = _identity_keys(article)
+        for key in keys:
             self._by_key.setdefault(key, article.id)
+        heapq.heappush(self._recorded, (published, article.id, tuple(keys)))
 
-    def _index(self, profile: Profile, sketch: MinHash, signature: bytes) -> None:
+    def _index(self, profile: Profile, sketch: Signature) -> None:
         if self._newest is None or profile.published > self._newest:
             self._newest = profile.published
         self._expire()
         if not self._is_live(profile.published, self._newest):
             return
         self._live[profile.article_id] = profile
-        self._signatures[profile.article_id] = signature
         row = self._table.put(profile.article_id, sketch, self._language_code(profile.language))
         self._buckets.insert(row, sketch)
         if profile.features.title_key:
@@ -298,7 +333,6 @@ class StoryIndex:
         while self._expiry and not self._is_live(self._expiry[0][0], self._newest):
             _, article_id = heapq.heappop(self._expiry)
             profile = self._live.pop(article_id)
-            self._signatures.pop(article_id, None)
             row = self._table.drop(article_id)
             if row is not None:
                 self._buckets.remove(row)

@@ -1,9 +1,12 @@
-"""MinHash signatures and the LSH tables over them (datasketch).
+"""MinHash signatures and the LSH band index over them, in numpy.
 
-A signature is stored as bytes: ``num_perm`` little-endian uint32 values of the
-datasketch "affine32" scheme. The permutations come from a fixed seed, so a signature
-written by one process is comparable with one computed by another, and an index can be
-rebuilt from stored signatures without hashing any text again.
+A signature is ``num_perm`` uint32 values of datasketch's "affine32" scheme (crc32 of each
+term, the MurmurHash3 finalizer, then ``a * h + b`` modulo 2**32 per permutation, with the
+permutations drawn from a fixed seed), stored as little-endian bytes. The tests check that
+it equals ``datasketch.MinHash(..., scheme="affine32")`` value for value. It is computed
+here rather than by datasketch because importing datasketch imports scipy (~58 MB resident
+in a daemon with a 300 MB budget) and its LSH tables hold ~5.6 KB per article in Python
+objects; the band index below holds 16 bytes per band.
 """
 
 from __future__ import annotations
@@ -12,72 +15,178 @@ import zlib
 from collections.abc import Iterable
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+import numpy.typing as npt
 
-SCHEME = "affine32"
 SEED = 20250501  # changing it invalidates every stored signature
 _DTYPE = np.dtype("<u4")
+_MAX = np.uint32(0xFFFFFFFF)  # an empty set's value
+# MurmurHash3's 32-bit finalizer (fmix32): shifts and multipliers.
+_FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
 
-
-def _crc32(data: bytes) -> int:
-    # Stable across processes (unlike hash()), and several times faster than SHA-1.
-    return zlib.crc32(data)
+Signature = npt.NDArray[np.uint32]
 
 
 class Sketcher:
-    """Computes and decodes signatures with one shared set of permutations."""
+    """Computes, encodes and decodes signatures with one shared set of permutations."""
 
     def __init__(self, num_perm: int) -> None:
         self.num_perm = num_perm
-        self._template = MinHash(num_perm=num_perm, seed=SEED, hashfunc=_crc32, scheme=SCHEME)
+        # The draws of datasketch's affine32 scheme for this seed: an odd a, any b.
+        gen = np.random.RandomState(SEED)
+        self._a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + 1
+        self._b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
 
-    def minhash(self, items: Iterable[str]) -> MinHash:
-        sketch = self._empty()
-        sketch.update_batch([item.encode("utf-8") for item in items])
-        return sketch
+    def minhash(self, items: Iterable[str]) -> Signature:
+        hashes = np.fromiter((zlib.crc32(item.encode("utf-8")) for item in items), dtype=np.uint32)
+        if not len(hashes):
+            return np.full(self.num_perm, _MAX, dtype=np.uint32)
+        mixed = _fmix32(hashes).reshape(-1, 1)
+        return (mixed * self._a + self._b).min(axis=0)
 
-    def to_bytes(self, sketch: MinHash) -> bytes:
-        return np.asarray(sketch.hashvalues, dtype=_DTYPE).tobytes()
+    def to_bytes(self, sketch: Signature) -> bytes:
+        return np.asarray(sketch, dtype=_DTYPE).tobytes()
 
-    def from_bytes(self, data: bytes) -> MinHash:
+    def from_bytes(self, data: bytes) -> Signature:
         if len(data) != self.num_perm * _DTYPE.itemsize:
             raise ValueError(f"signature has {len(data)} bytes, expected {self.num_perm * 4}")
-        values = np.frombuffer(data, dtype=_DTYPE).astype(np.uint32)
-        return MinHash(
-            seed=SEED,
-            hashfunc=_crc32,
-            hashvalues=values,
-            permutations=self._template.permutations,
-            scheme=SCHEME,
-        )
+        return np.frombuffer(data, dtype=_DTYPE).astype(np.uint32)
 
-    def _empty(self) -> MinHash:
-        return MinHash(
-            num_perm=self.num_perm,
-            seed=SEED,
-            hashfunc=_crc32,
-            permutations=self._template.permutations,
-            scheme=SCHEME,
-        )
+
+def _fmix32(values: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    s1, m1, s2, m2 = _FMIX
+    values = values ^ (values >> s1)
+    values = values * m1
+    values = values ^ (values >> s2)
+    values = values * m2
+    return values ^ (values >> s1)
 
 
 class Buckets:
-    """MinHashLSH keyed by table row, with removal for articles leaving the time window."""
+    """LSH banding: rows whose signatures agree on every value of one band are candidates.
+
+    Each band of a signature becomes one 64-bit key (its values folded, with a per-band
+    salt). New keys go to a small unsorted buffer (compared in one step); a full buffer is
+    sealed into a sorted segment, and segments of similar size are merged, so a query
+    searches a handful of sorted arrays for all its bands at once. Removing a row only bumps
+    its generation: stale keys are skipped by queries and dropped by merges, so a reused row
+    never answers for its previous signature. Memory: 20 bytes per band of a live article.
+    """
+
+    BUFFER = 1024  # rows compared one by one before they are sorted into a segment
 
     def __init__(self, num_perm: int, bands: int) -> None:
         if num_perm % bands:
             raise ValueError(f"num_perm {num_perm} is not a multiple of bands {bands}")
-        self._lsh = MinHashLSH(num_perm=num_perm, params=(bands, num_perm // bands))
+        self.bands, self._width = bands, num_perm // bands
+        self._salt = np.random.RandomState(SEED).randint(0, 1 << 63, bands, dtype=np.uint64)
+        self._generation = np.zeros(256, dtype=np.uint32)
+        self._buffer = np.zeros((self.BUFFER, bands), dtype=np.uint64)
+        self._buffer_rows = np.zeros(self.BUFFER, dtype=np.int32)
+        self._filled = 0
+        self._segments: list[_Segment] = []
 
-    def insert(self, key: int, sketch: MinHash) -> None:
-        self._lsh.insert(key, sketch, check_duplication=False)
+    def insert(self, row: int, sketch: Signature) -> None:
+        self._ensure_row(row)
+        if self._filled == self.BUFFER:
+            self._seal()
+        self._buffer[self._filled] = self.keys(sketch)
+        self._buffer_rows[self._filled] = row
+        self._filled += 1
 
-    def query(self, sketch: MinHash) -> list[int]:
-        return self._lsh.query(sketch)
+    def query(self, sketch: Signature) -> list[int]:
+        keys = self.keys(sketch)
+        found = [segment.find(keys, self._generation) for segment in self._segments]
+        hits = (self._buffer[: self._filled] == keys).any(axis=1)
+        found.append(self._buffer_rows[: self._filled][hits])
+        rows = np.concatenate(found)
+        return np.unique(rows).tolist() if len(rows) else []
 
-    def remove(self, key: int) -> None:
-        if key in self._lsh:
-            self._lsh.remove(key)
+    def remove(self, row: int) -> None:
+        self._ensure_row(row)
+        self._generation[row] += 1
+        if self._filled:  # a row still in the buffer is dropped there at once
+            kept = self._buffer_rows[: self._filled] != row
+            if not kept.all():
+                count = int(kept.sum())
+                self._buffer[:count] = self._buffer[: self._filled][kept]
+                self._buffer_rows[:count] = self._buffer_rows[: self._filled][kept]
+                self._filled = count
+
+    def keys(self, sketch: Signature) -> npt.NDArray[np.uint64]:
+        """One key per band: the band's values folded into 64 bits, salted by band."""
+        bands = np.asarray(sketch, dtype=np.uint64).reshape(self.bands, self._width)
+        folded = bands[:, 0].copy()
+        for column in range(1, self._width):
+            folded = (folded << np.uint64(32)) ^ (folded >> np.uint64(32)) ^ bands[:, column]
+        return folded ^ self._salt
+
+    def _seal(self) -> None:
+        rows = self._buffer_rows[: self._filled]
+        sealed = _Segment.build(self._buffer[: self._filled], rows, self._generation[rows])
+        self._segments.append(sealed)
+        self._filled = 0
+        while len(self._segments) > 1 and len(self._segments[-2]) <= 2 * len(self._segments[-1]):
+            newer = self._segments.pop()
+            self._segments[-1] = self._segments[-1].merged(newer, self._generation)
+
+    def _ensure_row(self, row: int) -> None:
+        if row >= len(self._generation):
+            grown = np.zeros(max(row + 1, 2 * len(self._generation)), dtype=np.uint32)
+            grown[: len(self._generation)] = self._generation
+            self._generation = grown
+
+
+class _Segment:
+    """Sealed keys, sorted, with the row and the row's generation at insertion."""
+
+    def __init__(
+        self,
+        keys: npt.NDArray[np.uint64],
+        rows: npt.NDArray[np.int32],
+        generations: npt.NDArray[np.uint32],
+    ) -> None:
+        self.keys, self.rows, self.generations = keys, rows, generations
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def build(
+        cls,
+        keys: npt.NDArray[np.uint64],
+        rows: npt.NDArray[np.int32],
+        generations: npt.NDArray[np.uint32],
+    ) -> _Segment:
+        bands = keys.shape[1]
+        flat = keys.ravel()
+        order = np.argsort(flat, kind="stable")
+        return cls(flat[order], np.repeat(rows, bands)[order], np.repeat(generations, bands)[order])
+
+    def merged(self, newer: _Segment, generation: npt.NDArray[np.uint32]) -> _Segment:
+        """Both segments in one, without the keys of rows removed since."""
+        keys = np.concatenate([self.keys, newer.keys])
+        rows = np.concatenate([self.rows, newer.rows])
+        generations = np.concatenate([self.generations, newer.generations])
+        current = generations == generation[rows]
+        keys, rows, generations = keys[current], rows[current], generations[current]
+        order = np.argsort(keys, kind="stable")  # two sorted runs: a linear merge
+        return _Segment(keys[order], rows[order], generations[order])
+
+    def find(
+        self, keys: npt.NDArray[np.uint64], generation: npt.NDArray[np.uint32]
+    ) -> npt.NDArray[np.int32]:
+        """The current rows stored under any of ``keys``."""
+        start = np.searchsorted(self.keys, keys, side="left")
+        end = np.searchsorted(self.keys, keys, side="right")
+        hit = np.flatnonzero(end > start)
+        if not len(hit):
+            return _NO_ROWS
+        picked = np.concatenate([np.arange(start[i], end[i]) for i in hit.tolist()])
+        rows = self.rows[picked]
+        return rows[self.generations[picked] == generation[rows]]
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int32)
 
 
 class SignatureTable:
@@ -94,16 +203,20 @@ class SignatureTable:
         self._row_of: dict[int, int] = {}
         self._free: list[int] = list(range(255, -1, -1))
 
-    def put(self, key: int, sketch: MinHash, group: int) -> int:
+    def put(self, key: int, sketch: Signature, group: int) -> int:
         """Store a signature; returns its row."""
         if not self._free:
             self._grow()
         row = self._free.pop()
-        self._matrix[row] = sketch.hashvalues
+        self._matrix[row] = sketch
         self._group[row] = group
         self._key[row] = key
         self._row_of[key] = row
         return row
+
+    def get(self, key: int) -> Signature | None:
+        row = self._row_of.get(key)
+        return None if row is None else self._matrix[row].copy()
 
     def drop(self, key: int) -> int | None:
         """Forget a key; returns the row it had."""
@@ -113,7 +226,12 @@ class SignatureTable:
         return row
 
     def closest(
-        self, rows: list[int], sketch: MinHash, group: int, floors: tuple[float, float], limit: int
+        self,
+        rows: list[int],
+        sketch: Signature,
+        group: int,
+        floors: tuple[float, float],
+        limit: int,
     ) -> list[int]:
         """Keys of the ``limit`` rows with the highest estimated Jaccard similarity to ``sketch``.
 
@@ -121,7 +239,7 @@ class SignatureTable:
         ``floors[1]`` (another group). Ties go to the smaller key, so the result is stable.
         """
         index = np.asarray(rows, dtype=np.int64)
-        estimates = np.count_nonzero(self._matrix[index] == sketch.hashvalues, axis=1)
+        estimates = np.count_nonzero(self._matrix[index] == sketch, axis=1)
         estimates = estimates / self._matrix.shape[1]
         floor = np.where(self._group[index] == group, floors[0], floors[1])
         kept = np.flatnonzero(estimates >= floor)

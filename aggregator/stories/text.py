@@ -7,6 +7,7 @@ rebuilt from stored rows computes exactly the same features as the one that firs
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -167,7 +168,8 @@ def terms(tokens: list[str], numbers: frozenset[float], places: tuple[str, ...])
     stems = {t[:PREFIX_LEN] for t in tokens if len(t) >= 4 and t not in STOPWORDS and t.isalpha()}
     stems |= {f"#{n:.12g}" for n in numbers}
     stems |= {f"@{code.upper()}" for code in places}
-    return frozenset(stems)
+    # Interned: the live index holds tens of thousands of these sets over a small vocabulary.
+    return frozenset({sys.intern(stem) for stem in stems})
 
 
 @lru_cache(maxsize=4096)
