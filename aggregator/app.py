@@ -5,7 +5,8 @@ own beyond choosing which sources a command is about."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from aggregator.config import Config
@@ -14,8 +15,10 @@ from aggregator.errors import ConfigError
 from aggregator.fetch.articles import ArticleFetcher
 from aggregator.fetch.guard import AddressPolicy
 from aggregator.fetch.http import HttpClient, HttpOptions
+from aggregator.fetch.parsing import parser_for
 from aggregator.fetch.robots import RobotsCache
 from aggregator.fetch.runner import FetchRun, Progress, RunOptions
+from aggregator.fetch.source import Parse
 from aggregator.models import FetchReport
 from aggregator.process.analyse import Analyser
 from aggregator.process.inspect import Inspection, inspect_inputs
@@ -47,6 +50,7 @@ class App:
         self._store: Store | None = None
         self._analyser: Analyser | None = None
         self.stories = StoryMemory()  # the story index, kept between this process's runs
+        self.parse: Parse | None = None  # a parser a long-lived process keeps (see keep_parser)
 
     @property
     def store(self) -> Store:
@@ -57,6 +61,17 @@ class App:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+    @contextmanager
+    def keep_parser(self) -> Iterator[Parse]:
+        """Keep the parser processes between fetches until the block ends (a daemon's or a
+        worker's life): each fetch would otherwise start its own."""
+        with parser_for(self.config.settings.fetch) as parse:
+            self.parse = parse
+            try:
+                yield parse
+            finally:
+                self.parse = None
 
     def __enter__(self) -> App:
         return self
@@ -91,7 +106,8 @@ class App:
         chosen = self.select(names)
         client = HttpClient(self.http_options(), clock=self.clock)
         try:
-            run = FetchRun(self.store, client, self.config.settings.fetch, self.clock, self.rng)
+            settings = self.config.settings.fetch
+            run = FetchRun(self.store, client, settings, self.clock, self.rng, parse=self.parse)
             options = RunOptions(force=force, named=bool(names), due_only=due_only)
             return run.run(chosen, options, progress)
         finally:

@@ -65,7 +65,7 @@ def run_daemon(
     lock = lock_for(config.settings.database_url, started)
     lock.acquire()
     try:
-        with App(config, clock=clock) as app, _signals(stop):
+        with App(config, clock=clock) as app, app.keep_parser(), _signals(stop):
             path = health_path or default_health_path(config, settings)
             health = HealthFile(path, os.getpid(), started, _shown(config.settings.database_url))
             daemon = Daemon(app, settings, digest_times(config), health, lock=lock, stop=stop)

@@ -363,7 +363,7 @@ def soak(args: argparse.Namespace, work: Path, port: int, clock: SimClock) -> in
     config = load_config(write_config(work, port, args), env={})
     settings = daemon_settings(config)
     began = time.perf_counter()
-    with App(config, clock=clock) as app:
+    with App(config, clock=clock) as app, app.keep_parser():  # as run_daemon does
         health = HealthFile(settings.health_file, os.getpid(), clock(), "soak")
         daemon = SteppedDaemon(app, settings, digest_times(config), health)
         run = Soak(daemon, clock, clock.start + timedelta(hours=args.hours))
@@ -527,7 +527,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per feed response")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
-        "--parse-processes", type=int, default=0, help="fetch.parse_processes (see README)"
+        "--parse-processes", type=int, default=1, help="fetch.parse_processes"
     )
     parser.add_argument("--start", default="2026-03-02T00:00:00+00:00", help="simulated start")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep the store")

@@ -269,3 +269,31 @@ def test_external_dtd_and_entities_are_never_fetched(server, make_config, clock)
     assert report["dtd"].status is FetchStatus.OK and report["dtd"].new_entries == 1
     assert report["xxe"].error_kind == "parse"
     assert server.hits["/canary.dtd"] == 0
+
+
+def test_a_kept_parser_serves_every_fetch_of_a_long_lived_process(
+    server, make_config, clock, monkeypatch
+):
+    from aggregator.fetch import parsing
+
+    started = []
+    real = parsing.ParserPool.__init__
+
+    def counted(pool, *args, **kwargs):
+        started.append(pool)
+        real(pool, *args, **kwargs)
+
+    monkeypatch.setattr(parsing.ParserPool, "__init__", counted)
+    feeds = [
+        {"name": f"F{i}", "url": server.serve(f"/kept{i}", (FEEDS / "rss20.xml").read_bytes())}
+        for i in range(2)
+    ]
+    with App(make_config(feeds, fetch={"parse_processes": 1}), clock=clock) as app:
+        app.fetch(["F0"])
+        assert len(started) == 1  # a one-off fetch starts its own processes
+        with app.keep_parser():
+            for name in ("F0", "F1"):
+                report = app.fetch([name], force=True)
+                assert report.sources[0].status in (FetchStatus.OK, FetchStatus.UNCHANGED)
+        assert len(started) == 2  # one pool for both fetches in the block
+        assert app.parse is None

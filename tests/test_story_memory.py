@@ -22,10 +22,11 @@ class FakeStore:
     def cluster_rows(self, since, ids=None):
         self.reads += 1
         wanted = self.rows if ids is None else {i: self.rows[i] for i in ids}
-        return [row for row in wanted.values() if row[0].published >= since]
+        found = [row for row in wanted.values() if row[0].published >= since]
+        return sorted(found, key=lambda row: (row[0].published, row[0].id))
 
     def clustered_since(self, since):
-        return {i for i, row in self.rows.items() if row[0].published >= since}
+        return {i: r[0].published for i, r in self.rows.items() if r[0].published >= since}
 
 
 def run(memory: StoryMemory, store: FakeStore, batch: list[ArticleForClustering]) -> None:

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aggregator.config import FetchSettings
-from aggregator.errors import ParserUnavailable
 from aggregator.fetch.http import HttpClient
-from aggregator.fetch.parsing import ParserPool, parse_body
+from aggregator.fetch.parsing import parse_body, parser_for
 from aggregator.fetch.schedule import Decision, decide, next_state
 from aggregator.fetch.source import Parse, fetch_source
 from aggregator.models import FetchOutcome, FetchReport, FetchStatus, SourceReport, SourceState
@@ -97,28 +96,14 @@ class FetchRun:
 
     @contextmanager
     def _parser(self, todo: Sequence[Source]) -> Iterator[Parse]:
-        """Parser processes for a run that has work, else parsing in the fetching threads."""
+        """The caller's parser, else one for this run if it has work."""
         if self.parse is not None:
             yield self.parse
-            return
-        if not todo or self.settings.parse_processes == 0:
+        elif not todo:
             yield parse_body
-            return
-        pool = ParserPool(
-            self.settings.parse_processes,
-            int(self.settings.parse_memory),
-            self.settings.parse_timeout.total_seconds(),
-        )
-        try:
-            pool.check()
-        except ParserUnavailable as exc:
-            log.warning("%s; parsing in the fetching threads instead", exc)
-            yield parse_body
-            return
-        try:
-            yield pool
-        finally:
-            pool.close()
+        else:
+            with parser_for(self.settings) as parse:
+                yield parse
 
     def _fetch_all(
         self, todo: Sequence[Source], states: dict[str, SourceState], parse: Parse

@@ -104,33 +104,45 @@ class ArticleQueries:
 
     def cluster_rows(
         self, since: datetime, ids: Sequence[int] | None = None
-    ) -> list[tuple[ArticleForClustering, int, bytes]]:
-        """Clustered articles published since ``since`` (only ``ids`` when given), to
-        restore the story index."""
+    ) -> Iterator[tuple[ArticleForClustering, int, bytes]]:
+        """Clustered articles published since ``since`` (only ``ids`` when given), oldest
+        first, to restore the story index: streamed, with only what clustering reads."""
         query = (
-            select(articles, entries.c.guid, signatures.c.signature)
+            select(
+                articles.c.entry_id,
+                articles.c.url,
+                articles.c.title,
+                func.substr(articles.c.text, 1, CLUSTER_TEXT).label("text"),
+                articles.c.outlets,
+                articles.c.published_at,
+                articles.c.language,
+                articles.c.places,
+                articles.c.story_id,
+                entries.c.guid,
+                signatures.c.signature,
+            )
             .join(entries, entries.c.id == articles.c.entry_id)
             .join(signatures, signatures.c.entry_id == articles.c.entry_id)
             .where(articles.c.story_id.is_not(None), articles.c.published_at >= since)
+            .order_by(articles.c.published_at, articles.c.entry_id)
+            .execution_options(yield_per=500)
         )
         if ids is not None:
             query = query.where(articles.c.entry_id.in_(ids))
         with self.read() as conn:
-            return [
-                (for_clustering(row, row["guid"]), row["story_id"], row["signature"])
-                for row in conn.execute(query).mappings()
-            ]
+            for row in conn.execute(query).mappings():
+                yield for_clustering(row, row["guid"]), row["story_id"], row["signature"]
 
-    def clustered_since(self, since: datetime) -> set[int]:
-        """The ids of :meth:`cluster_rows`' articles: what an index kept in memory checks
-        itself against before a run."""
+    def clustered_since(self, since: datetime) -> dict[int, datetime]:
+        """Id -> publication time of :meth:`cluster_rows`' articles: what an index kept in
+        memory checks itself against before a run."""
         query = (
-            select(articles.c.entry_id)
+            select(articles.c.entry_id, articles.c.published_at)
             .join(signatures, signatures.c.entry_id == articles.c.entry_id)
             .where(articles.c.story_id.is_not(None), articles.c.published_at >= since)
         )
         with self.read() as conn:
-            return set(conn.scalars(query))
+            return {entry_id: published for entry_id, published in conn.execute(query)}
 
     def save_signatures(self, found: Sequence[tuple[int, bytes]]) -> None:
         if not found:

@@ -50,12 +50,12 @@ from __future__ import annotations
 import heapq
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from aggregator.stories.match import MatchRules, Profile, score
 from aggregator.stories.sketch import Buckets, Signature, SignatureTable, Sketcher
-from aggregator.stories.text import features, url_key
+from aggregator.stories.text import compact, features, url_key
 
 # Candidates whose MinHash estimate is this far below the threshold are not verified: at 96
 # permutations the estimate's standard deviation is about 0.035 at these similarities.
@@ -191,29 +191,39 @@ class StoryIndex:
 
     @classmethod
     def restore(
-        cls, rows: Iterable[tuple[ArticleForClustering, int, bytes]], **options: object
+        cls,
+        rows: Iterable[tuple[ArticleForClustering, int, bytes]],
+        newest: datetime | None = None,
+        **options: object,
     ) -> StoryIndex:
         """Rebuild from stored (article, story id, signature) rows; no text is hashed again.
 
         Give the rows of at least the last ``window + late``; older rows are welcome (their URLs
-        and story membership are kept) but are not indexed for matching.
+        and story membership are kept) but are not indexed for matching. With ``newest``, the
+        rows are streamed in publication order (see :meth:`absorb`).
         """
         index = cls(**options)  # type: ignore[arg-type]
-        index.absorb(rows)
+        index.absorb(rows, newest)
         return index
 
-    def absorb(self, rows: Iterable[tuple[ArticleForClustering, int, bytes]]) -> None:
+    def absorb(
+        self,
+        rows: Iterable[tuple[ArticleForClustering, int, bytes]],
+        newest: datetime | None = None,
+    ) -> None:
         """Take in stored rows (another process clustered them, or a restore): articles
-        already known are skipped, the others keep the story the row gives."""
-        fresh = sorted(
-            (row for row in rows if row[0].id not in self._story_of),
-            key=lambda row: (_utc(row[0].published), row[0].id),
-        )
-        if not fresh:
-            return
-        newest = _utc(fresh[-1][0].published)
-        newest = max(newest, self._newest) if self._newest else newest
-        for article, story_id, signature in fresh:
+        already known are skipped, the others keep the story the row gives. Given the
+        newest publication time among them, the rows are taken as they come (a stream in
+        publication order); otherwise they are gathered and sorted first."""
+        if newest is None:
+            ordered = sorted(rows, key=lambda row: (_utc(row[0].published), row[0].id))
+            if not ordered:
+                return
+            rows, newest = ordered, ordered[-1][0].published
+        newest = max(_utc(newest), self._newest) if self._newest else _utc(newest)
+        for article, story_id, signature in rows:
+            if article.id in self._story_of:
+                continue
             published = _utc(article.published)
             self._record(article, published, story_id)
             self._remember(article.id, signature)
@@ -311,7 +321,7 @@ class StoryIndex:
         self._expire()
         if not self._is_live(profile.published, self._newest):
             return
-        self._live[profile.article_id] = profile
+        self._live[profile.article_id] = replace(profile, features=compact(profile.features))
         row = self._table.put(profile.article_id, sketch, self._language_code(profile.language))
         self._buckets.insert(row, sketch)
         if profile.features.title_key:

@@ -77,7 +77,7 @@ def score(new: Profile, old: Profile, rules: MatchRules) -> float | None:
     The set intersection runs first: it is the cheapest test and rejects most candidates.
     """
     mine, theirs = new.features, old.features
-    shared = len(mine.terms & theirs.terms)
+    shared = len(frozenset(mine.terms).intersection(theirs.terms))
     if shared < rules.min_shared:
         return None
     similarity = shared / (len(mine.terms) + len(theirs.terms) - shared)

@@ -10,6 +10,7 @@ kept index holds what a restored one would.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -21,9 +22,9 @@ DAYS = timedelta(days=5)  # how far back stored signatures are read: the index's
 class ClusterRows(Protocol):
     def cluster_rows(
         self, since: datetime, ids: list[int] | None = None
-    ) -> list[tuple[ArticleForClustering, int, bytes]]: ...  # pragma: no cover
+    ) -> Iterable[tuple[ArticleForClustering, int, bytes]]: ...  # pragma: no cover
 
-    def clustered_since(self, since: datetime) -> set[int]: ...  # pragma: no cover
+    def clustered_since(self, since: datetime) -> dict[int, datetime]: ...  # pragma: no cover
 
 
 class StoryMemory:
@@ -38,13 +39,12 @@ class StoryMemory:
         since = now - self.days
         stored = store.clustered_since(since)
         self._held = {i: at for i, at in self._held.items() if at >= since}
-        if self._index is None or not stored.issuperset(self._held):
-            return self._restore(store, since)
-        missing = sorted(stored.difference(self._held))
+        if self._index is None or not stored.keys() >= self._held.keys():
+            return self._restore(store, since, stored)
+        missing = sorted(stored.keys() - self._held.keys())
         if missing:
-            rows = store.cluster_rows(since, missing)
-            self._index.absorb(rows)
-            self._hold(rows)
+            self._index.absorb(store.cluster_rows(since, missing))
+            self._held.update((i, stored[i]) for i in missing)
         self._index.forget(since)
         return self._index
 
@@ -56,13 +56,11 @@ class StoryMemory:
         """Forget the index (a run failed half-way): the next run rebuilds it."""
         self._index, self._held = None, {}
 
-    def _restore(self, store: ClusterRows, since: datetime) -> StoryIndex:
-        rows = store.cluster_rows(since)
-        self._index = StoryIndex.restore(rows)
-        self._held = {}
-        self._hold(rows)
+    def _restore(
+        self, store: ClusterRows, since: datetime, stored: dict[int, datetime]
+    ) -> StoryIndex:
+        newest = max(stored.values(), default=None)
+        self._index = StoryIndex.restore(store.cluster_rows(since), newest)
+        self._held = dict(stored)
         self.restores += 1
         return self._index
-
-    def _hold(self, rows: list[tuple[ArticleForClustering, int, bytes]]) -> None:
-        self._held.update((article.id, article.published) for article, _, _ in rows)

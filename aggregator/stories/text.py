@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -96,7 +96,9 @@ class Features:
     """What the clustering compares, computed once per article."""
 
     title_key: str  # normalised headline, "" when too short to identify a story
-    terms: frozenset[str]  # stems, numbers and places: the same event in other words
+    # Stems, numbers and places: the same event in other words. A frozenset; an article
+    # kept live in the index holds a tuple (a quarter of the memory, see compact()).
+    terms: frozenset[str] | tuple[str, ...]
     numbers: frozenset[float]  # counts that identify the event (tolls, people, money)
     title_numbers: frozenset[float]  # the counts of the headline and the lead's first words:
     # the event's own figures (a background figure quoted deeper down must not join two events)
@@ -247,6 +249,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-Þ\"“«¿¡])")
 def _lead_tokens(text: str) -> list[str]:
     lead = _SENTENCE_END.split(text, maxsplit=1)[0]
     return _joined_number_words(words(lead))[:LEAD_WORDS]
+
+
+def compact(found: Features) -> Features:
+    """The same features in less memory, for an article kept for comparison."""
+    return replace(found, terms=tuple(found.terms))
 
 
 def features(title: str, text: str, outlet: str, places: tuple[str, ...]) -> Features:

@@ -14,18 +14,14 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import procrastinate
 from procrastinate.worker import Worker
 
 from aggregator.app import App, Clock, utc_now
-from aggregator.config import Config, FetchSettings
-from aggregator.errors import ParserUnavailable
-from aggregator.fetch.parsing import ParserPool, parse_body
-from aggregator.fetch.source import Parse
+from aggregator.config import Config
 from aggregator.workers.jobs import Jobs
 from aggregator.workers.queue import apply_schema, build_queue, conninfo
 from aggregator.workers.stalled import StalledCheck, keep_retrying
@@ -63,7 +59,7 @@ def run_worker(
     stop = stop or threading.Event()
     apply_schema(database_url)
     queue = build_queue(config, pool_size=settings.concurrency + 4)
-    with App(config, clock=clock) as app, _parser(config.settings.fetch) as parse:
+    with App(config, clock=clock) as app, app.keep_parser() as parse:
         _ = app.store, app.analyser  # fail now, not in every job; no race to build them
         jobs = Jobs(app, queue, parse=parse)
         try:
@@ -108,26 +104,3 @@ async def _serve(
 def _stop_when_set(stop: threading.Event, worker: Worker) -> None:
     stop.wait()
     worker.stop()  # safe from another thread: it wakes the worker's loop
-
-
-@contextmanager
-def _parser(settings: FetchSettings) -> Iterator[Parse]:
-    """One parser pool for the worker's life (a pool per one-source fetch would spend more
-    time starting processes than parsing)."""
-    if settings.parse_processes == 0:
-        yield parse_body
-        return
-    pool = ParserPool(
-        settings.parse_processes, int(settings.parse_memory), settings.parse_timeout.total_seconds()
-    )
-    try:
-        pool.check()
-    except ParserUnavailable as exc:
-        log.warning("%s; parsing in the fetching threads instead", exc)
-        pool.close()
-        yield parse_body
-        return
-    try:
-        yield pool
-    finally:
-        pool.close()
