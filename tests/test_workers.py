@@ -455,3 +455,101 @@ def test_status_shows_no_workers_on_sqlite(tmp_path: Path, monkeypatch: pytest.M
     assert status_json(tmp_path, url, monkeypatch)["workers"] is None
     text = CliRunner().invoke(app, ["status", "-c", str(tmp_path / "sources.yaml")]).stdout
     assert "daemon: not running" in text and "workers:" not in text
+
+
+# -- the timed jobs outlive the process that deferred them ----------------------------------
+
+DRAFT = "aggregator.daily_draft"
+QUARTER = 15 * 60  # the daily tasks' cron step
+
+
+def deferrer_main(config_path: str, start: int, clock: str, progress: str) -> None:
+    """A worker's periodic deferrer on a simulated clock: the test writes the simulated
+    quarter hour to ``clock`` (as wall clocks move together on every machine), the deferrer
+    defers the daily draft task up to it (``get_previous_tasks(at=...)``) and writes the
+    quarter it reached to ``progress``; ``-1`` ends it."""
+    config = load_config(Path(config_path), env={})
+    queue = build_queue(config)
+
+    async def defer_all() -> None:
+        async with queue.open_async():
+            deferrer = PeriodicDeferrer(queue.periodic_registry, max_delay=600)
+            quarter = 0
+            while (now := read_step(Path(clock))) != -1:
+                if now < quarter:
+                    await asyncio.sleep(0.002)  # polling the test's clock, not a schedule
+                    continue
+                due = deferrer.get_previous_tasks(at=start + quarter * QUARTER + 1)
+                await deferrer.defer_jobs([(t, ts) for t, ts in due if t.task.name == DRAFT])
+                Path(progress).write_text(str(quarter))
+                quarter += 1
+
+    asyncio.run(defer_all())
+
+
+def start_deferrer(config: Config, start: int, clock: Path, progress: Path) -> subprocess.Popen:
+    code = (
+        "import sys; from tests.test_workers import deferrer_main;"
+        " deferrer_main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4])"
+    )
+    args = [sys.executable, "-c", code, str(config.path), str(start), str(clock), str(progress)]
+    return subprocess.Popen(args, cwd=ROOT)
+
+
+def read_step(path: Path) -> int:
+    text = path.read_text() if path.exists() else ""
+    return int(text) if text.strip() else -2
+
+
+def wait_until_reached(progress: list[Path], quarter: int) -> None:
+    deadline = timer.monotonic() + 30
+    while not all(read_step(p) >= quarter for p in progress):
+        assert timer.monotonic() < deadline, f"no deferrer reached quarter {quarter}"
+        timer.sleep(0.002)  # polling the deferrers' progress
+
+
+def set_step(path: Path, hour: int) -> None:
+    staged = path.with_suffix(".new")
+    staged.write_text(str(hour))
+    staged.replace(path)  # atomic: a reader never sees an empty file
+
+
+def test_the_daily_draft_is_deferred_once_a_day_after_a_deferring_worker_is_killed(
+    tmp_path: Path, pg_url: str
+) -> None:
+    from aggregator.daemon_settings import digest_times
+
+    config = make_config(tmp_path, pg_url, [])
+    apply_schema(pg_url)
+    days, start = 2, int(datetime(2026, 11, 23, tzinfo=UTC).timestamp())
+    clock = tmp_path / "clock"
+    set_step(clock, 0)
+    progress = [tmp_path / "first.progress", tmp_path / "second.progress"]
+    killed, survivor = (start_deferrer(config, start, clock, p) for p in progress)
+    try:
+        for quarter in range(days * 96 + 1):
+            set_step(clock, quarter)
+            live = [p for p, proc in zip(progress, (killed, survivor), strict=True)
+                    if proc.poll() is None]  # fmt: skip
+            wait_until_reached(live, quarter)
+            if quarter == 80:  # 20:00 on the first day
+                killed.kill()  # SIGKILL: the deferrer of the first day dies without a word
+                killed.wait(10)
+        set_step(clock, -1)
+        assert survivor.wait(30) == 0
+    finally:
+        for process in (killed, survivor):
+            if process.poll() is None:
+                process.kill()
+    with psycopg.connect(conninfo_of(pg_url)) as conn:
+        stamps = [
+            int(row[0])
+            for row in conn.execute(
+                "SELECT args->>'timestamp' FROM procrastinate_jobs WHERE task_name = %s", (DRAFT,)
+            )
+        ]
+    assert len(stamps) == len(set(stamps)) == days * 96 + 1  # every quarter hour, once
+    zone, at = ZoneInfo(config.settings.timezone), digest_times(config).draft_at
+    drafting = [s for s in stamps if is_local_time(s, at, zone)]
+    local_days = {datetime.fromtimestamp(s, zone).date() for s in drafting}
+    assert len(drafting) == len(local_days) == days  # one draft a day, on each day
