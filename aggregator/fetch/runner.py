@@ -58,7 +58,7 @@ class FetchRun:
         self, chosen: Sequence[Source], options: RunOptions, progress: Progress | None = None
     ) -> FetchReport:
         ids = self.store.sync_sources(chosen, self.clock())
-        states = self.store.states()
+        states = self.store.states([s.url for s in chosen])
         reports: dict[str, SourceReport] = {}
         todo = []
         for source, decision in self._decide(chosen, states, options):

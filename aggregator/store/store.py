@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, func, insert, select, update
+from sqlalchemy import Connection, Dialect, Select, Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -70,7 +70,8 @@ class Store(ArticleQueries, DigestQueries, RetentionQueries):
         """Make sure every configured source has a row; returns {url: id}."""
         configured = list(configured)
         with self.write() as conn:
-            rows = conn.execute(select(sources.c.url, sources.c.id, sources.c.name, sources.c.kind))
+            query = select(sources.c.url, sources.c.id, sources.c.name, sources.c.kind)
+            rows = conn.execute(_only(query, [s.url for s in configured]))
             listed = {url: (row_id, (name, kind)) for url, row_id, name, kind in rows}
             known = {url: row_id for url, (row_id, _) in listed.items()}
             for source in configured:
@@ -88,9 +89,10 @@ class Store(ArticleQueries, DigestQueries, RetentionQueries):
                     )
         return {s.url: known[s.url] for s in configured}
 
-    def states(self) -> dict[str, SourceState]:
+    def states(self, urls: Sequence[str] | None = None) -> dict[str, SourceState]:
+        """The fetch state of every source, or of ``urls`` only."""
         with self.read() as conn:
-            rows = conn.execute(select(sources)).mappings().all()
+            rows = conn.execute(_only(select(sources), urls)).mappings().all()
         return {row["url"]: _state(row) for row in rows}
 
     def record_fetch(
@@ -268,3 +270,13 @@ def _event(source_id: int, outcome: FetchOutcome, new: int, updated: int) -> dic
         "updated_entries": updated,
         "bytes": outcome.byte_count,
     }
+
+
+FEW = 500  # up to this many sources are read by URL, more by reading the whole table
+
+
+def _only(query: Select[Any], urls: Sequence[str] | None) -> Select[Any]:
+    """``query`` on the sources ``urls`` only (a worker's one-source fetch reads one row)."""
+    if urls is None or len(urls) > FEW:
+        return query
+    return query.where(sources.c.url.in_(urls))
