@@ -44,6 +44,14 @@ _VOCABULARY = (
     "survey researchers community local mayor volunteers winter summer season weekly"
 )
 WORDS = tuple(_VOCABULARY.split())
+# Other news, with no migration word: what most items of a general outlet's feed are about.
+OTHER_WORDS = tuple(
+    "market shares investors football league match goals coach budget inflation bank rates "
+    "energy prices weather storm festival film music concert museum technology startup "
+    "software orchestra harvest farmers tourism hotels airline stadium championship theatre "
+    "novel author gallery smartphone battery factory exports earnings quarter profits tennis "
+    "cycling marathon recipe restaurant wine fashion design climate forecast rainfall".split()
+)
 CATEGORIES = ("Migration", "Asylum", "Politics", "Europe", "Society", "Labour", "Courts")
 AUTHORS = ("Ana Silva", "Jonas Weber", "Marie Dubois", "Luca Rossi", "Sara Nowak", "Omar Haddad")
 
@@ -76,22 +84,23 @@ class Counters:
         return json.dumps(data).encode()
 
 
-def sentence(rng: random.Random, words: int) -> str:
-    text = " ".join(rng.choices(WORDS, k=words))
+def sentence(rng: random.Random, words: int, vocabulary: tuple[str, ...] = WORDS) -> str:
+    text = " ".join(rng.choices(vocabulary, k=words))
     return text[0].upper() + text[1:]
 
 
-def description(rng: random.Random) -> str:
+def description(rng: random.Random, vocabulary: tuple[str, ...] = WORDS) -> str:
     """A few paragraphs with a little HTML, DESCRIPTION_CHARS long, never cut inside a tag."""
     target = rng.randint(*DESCRIPTION_CHARS)
-    text = f"<p>{sentence(rng, 8)}, <b>{sentence(rng, 2)}</b>.</p>"
+    text = f"<p>{sentence(rng, 8, vocabulary)}, <b>{sentence(rng, 2, vocabulary)}</b>.</p>"
     while True:
-        extra = f"<p>{sentence(rng, rng.randint(6, 14))}.</p>"
+        extra = f"<p>{sentence(rng, rng.randint(6, 14), vocabulary)}.</p>"
         if len(text) + len(extra) > target:
             room = target - len(text) - len("<p>.</p>")
             if room < 20:
                 return text
-            return f"{text}<p>{sentence(rng, 40)[:room].rsplit(' ', 1)[0]}.</p>"
+            last = sentence(rng, 40, vocabulary)[:room].rsplit(" ", 1)[0]
+            return f"{text}<p>{last}.</p>"
         text += extra
 
 

@@ -54,7 +54,16 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import feedserver
-from feedserver import AUTHORS, CATEGORIES, Feed, description, not_modified, sentence
+from feedserver import (
+    AUTHORS,
+    CATEGORIES,
+    OTHER_WORDS,
+    WORDS,
+    Feed,
+    description,
+    not_modified,
+    sentence,
+)
 
 from aggregator.app import App
 from aggregator.config import load_config
@@ -107,6 +116,7 @@ class Book:
     port: int
     items: int
     clock: SimClock
+    migration_share: float = 1.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[int, tuple[int, Feed]] = field(default_factory=dict)
     seen: dict[int, list[float]] = field(default_factory=dict)  # simulated seconds
@@ -150,12 +160,15 @@ class Book:
         rng = random.Random(index * 1_000_003 + n)
         url = f"{host(index, self.port)}/article/{index}/{n}"
         published = format_datetime(self.published(index, n), usegmt=True)
+        about_migration = rng.random() < self.migration_share
+        words = WORDS if about_migration else OTHER_WORDS
+        category = rng.choice(CATEGORIES) if about_migration else "Business"
         return (
-            f"<item><title>{escape(sentence(rng, rng.randint(5, 9)))}</title>"
+            f"<item><title>{escape(sentence(rng, rng.randint(5, 9), words))}</title>"
             f"<link>{url}?utm_source=rss</link><guid>{url}</guid><pubDate>{published}</pubDate>"
-            f"<description><![CDATA[{description(rng)}]]></description>"
+            f"<description><![CDATA[{description(rng, words)}]]></description>"
             f"<dc:creator>{rng.choice(AUTHORS)}</dc:creator>"
-            f"<category>{rng.choice(CATEGORIES)}</category></item>\n"
+            f"<category>{category}</category></item>\n"
         )
 
     def stats(self) -> bytes:
@@ -205,7 +218,7 @@ Server = feedserver.Server
 
 def serve(args: argparse.Namespace, port: int, clock: SimClock, ready: Any) -> None:
     """The feed server's process (spawned: it shares only the clock's skipped seconds)."""
-    Handler.book = Book(port, args.items, clock)
+    Handler.book = Book(port, args.items, clock, args.migration_share)
     Handler.book.seen = {i: [] for i in range(args.feeds)}
     Handler.latency = args.latency
     with Server(("0.0.0.0", port), Handler) as server:
@@ -526,10 +539,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tick", type=int, default=60, help="daemon.tick, seconds")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per feed response")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument(
-        "--parse-processes", type=int, default=1, help="fetch.parse_processes"
-    )
+    parser.add_argument("--parse-processes", type=int, default=1, help="fetch.parse_processes")
     parser.add_argument("--start", default="2026-03-02T00:00:00+00:00", help="simulated start")
+    parser.add_argument(
+        "--migration-share",
+        type=float,
+        default=0.25,
+        help="share of items about migration (the others are other news)",
+    )
     parser.add_argument("--keep", type=Path, help="work in this directory and keep the store")
     return parser.parse_args(argv)
 
@@ -537,8 +554,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    print(f"Soak: {args.feeds} feeds x {args.items} items, {args.hours} simulated hours,"
-          f" feed latency {args.latency} s")  # fmt: skip
+    print(f"Soak: {args.feeds} feeds x {args.items} items ({args.migration_share:.0%} about"
+          f" migration), {args.hours} simulated hours, feed latency {args.latency} s")  # fmt: skip
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         return run_soak(args, args.keep)

@@ -6,7 +6,7 @@ close enough in time, no disagreeing counts, no disagreeing places, and enough s
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Collection, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,19 +36,19 @@ class Profile:
     places: frozenset[str]
 
 
-def numbers_conflict(a: Set[float], b: Set[float]) -> bool:
+def numbers_conflict(a: Collection[float], b: Collection[float]) -> bool:
     """True when both texts give counts and none of them agree.
 
     One text giving more figures than the other is normal (a rewrite adds the survivors);
     two tolls with nothing in common are two events. A round figure agrees with any count
     within its rounding unit ("over 400" and "412", "more than 1,100" and "1,195").
     """
-    if not a or not b or not a.isdisjoint(b):
+    if not a or not b or not frozenset(a).isdisjoint(b):
         return False
     return not (_rounded_match(a, b) or _rounded_match(b, a))
 
 
-def _rounded_match(rounded: Set[float], exact: Set[float]) -> bool:
+def _rounded_match(rounded: Collection[float], exact: Collection[float]) -> bool:
     for x in rounded:
         unit = rounding_unit(x)
         if unit and any(abs(x - y) <= unit for y in exact):

@@ -96,12 +96,15 @@ class Features:
     """What the clustering compares, computed once per article."""
 
     title_key: str  # normalised headline, "" when too short to identify a story
-    # Stems, numbers and places: the same event in other words. A frozenset; an article
-    # kept live in the index holds a tuple (a quarter of the memory, see compact()).
+    # The sets below are frozensets; an article kept live in the index holds tuples instead
+    # (a quarter of the memory, see compact()).
+    # Stems, numbers and places: the same event in other words.
     terms: frozenset[str] | tuple[str, ...]
-    numbers: frozenset[float]  # counts that identify the event (tolls, people, money)
-    title_numbers: frozenset[float]  # the counts of the headline and the lead's first words:
-    # the event's own figures (a background figure quoted deeper down must not join two events)
+    # Counts that identify the event (tolls, people, money).
+    numbers: frozenset[float] | tuple[float, ...]
+    # The counts of the headline and the lead's first words: the event's own figures (a
+    # background figure quoted deeper down must not join two events).
+    title_numbers: frozenset[float] | tuple[float, ...]
 
 
 def fold(text: str) -> str:
@@ -253,7 +256,12 @@ def _lead_tokens(text: str) -> list[str]:
 
 def compact(found: Features) -> Features:
     """The same features in less memory, for an article kept for comparison."""
-    return replace(found, terms=tuple(found.terms))
+    return replace(
+        found,
+        terms=tuple(found.terms),
+        numbers=tuple(found.numbers),
+        title_numbers=tuple(found.title_numbers),
+    )
 
 
 def features(title: str, text: str, outlet: str, places: tuple[str, ...]) -> Features:
