@@ -255,8 +255,9 @@ def _print_report(report: FetchReport) -> None:
 def daemon(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Run on a schedule: fetch, process, draft (SIGTERM or Ctrl-C stops).
 
-    Fetches what is due, processes what is new, drafts the edition at digest.draft_at;
-    one daemon per store.
+    Fetches what is due, processes what is new, drafts the edition at digest.draft_at.
+
+    One daemon per store. --verbose logs each job; `aggregator status` shows its health.
     """
     from aggregator.daemon import run_daemon
 
