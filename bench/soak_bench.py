@@ -77,6 +77,13 @@ JITTER = 0.1  # the fetch schedule's +/-10% (aggregator.fetch.schedule.JITTER)
 RSS_LIMIT_MB = 300.0
 RSS_GROWTH = 0.10
 HOUR = timedelta(hours=1)
+CORE_WORDS = ("migrants", "refugees", "asylum", "deportation", "migration", "displaced")
+SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"] + ["ar", "el", "on", "ust"]
+
+
+def pseudo_word(rng: random.Random) -> str:
+    """A made-up name (a place, a person): what tells one event from another."""
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
 
 
 # --- the simulated clock (shared with the feed server) -----------------------------------
@@ -117,6 +124,7 @@ class Book:
     items: int
     clock: SimClock
     migration_share: float = 1.0
+    feeds: int = 1000
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[int, tuple[int, Feed]] = field(default_factory=dict)
     seen: dict[int, list[float]] = field(default_factory=dict)  # simulated seconds
@@ -161,7 +169,7 @@ class Book:
         url = f"{host(index, self.port)}/article/{index}/{n}"
         published = format_datetime(self.published(index, n), usegmt=True)
         about_migration = rng.random() < self.migration_share
-        words = WORDS if about_migration else OTHER_WORDS
+        words = self.event_words(index, n, rng) if about_migration else OTHER_WORDS
         category = rng.choice(CATEGORIES) if about_migration else "Business"
         return (
             f"<item><title>{escape(sentence(rng, rng.randint(5, 9), words))}</title>"
@@ -170,6 +178,16 @@ class Book:
             f"<dc:creator>{rng.choice(AUTHORS)}</dc:creator>"
             f"<category>{category}</category></item>\n"
         )
+
+    def event_words(self, index: int, n: int, rng: random.Random) -> tuple[str, ...]:
+        """The words of the item's event: a few migration words and its own names. Events
+        are drawn per 6-hour slot, about one for every three migration items, so a story
+        is carried by a few feeds, as news is."""
+        slot = int(self.published(index, n).timestamp() // (6 * 3600))
+        events = max(1, round(self.feeds * self.migration_share * 6 / 3.5 / 3))
+        event = random.Random(f"{slot}-{rng.randrange(events)}")
+        core = event.sample(CORE_WORDS, 2)  # what makes it a migration story
+        return (*core, *event.sample(WORDS, 4), *(pseudo_word(event) for _ in range(24)))
 
     def stats(self) -> bytes:
         with self.lock:
@@ -218,7 +236,7 @@ Server = feedserver.Server
 
 def serve(args: argparse.Namespace, port: int, clock: SimClock, ready: Any) -> None:
     """The feed server's process (spawned: it shares only the clock's skipped seconds)."""
-    Handler.book = Book(port, args.items, clock, args.migration_share)
+    Handler.book = Book(port, args.items, clock, args.migration_share, args.feeds)
     Handler.book.seen = {i: [] for i in range(args.feeds)}
     Handler.latency = args.latency
     with Server(("0.0.0.0", port), Handler) as server:

@@ -234,19 +234,25 @@ class StoryIndex:
     def forget(self, before: datetime) -> None:
         """Drop what is known of articles published before ``before`` that are no longer
         live, so an index kept between runs holds the days a restored one would."""
-        cutoff = _utc(before)
+        cutoff, kept = _utc(before), []
+        gone: dict[int, set[int]] = {}  # story id -> its forgotten articles
         while self._recorded and self._recorded[0][0] < cutoff:
-            _, article_id, keys = heapq.heappop(self._recorded)
+            entry = heapq.heappop(self._recorded)
+            _, article_id, keys = entry
             if article_id in self._live:
-                continue  # still matchable: it goes when it expires and is forgotten later
-            story_id = self._story_of.pop(article_id)
-            members = self._members[story_id]
-            members.rows = [row for row in members.rows if row[1] != article_id]
-            if not members.rows:
-                del self._members[story_id]
+                kept.append(entry)  # still matchable: forgotten once it has expired
+                continue
+            gone.setdefault(self._story_of.pop(article_id), set()).add(article_id)
             for key in keys:
                 if self._by_key.get(key) == article_id:
                     del self._by_key[key]
+        for entry in kept:
+            heapq.heappush(self._recorded, entry)
+        for story_id, articles in gone.items():  # one pass per story, however large
+            members = self._members[story_id]
+            members.rows = [row for row in members.rows if row[1] not in articles]
+            if not members.rows:
+                del self._members[story_id]
 
     def __len__(self) -> int:
         """How many articles the index knows (live or not)."""
