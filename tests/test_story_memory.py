@@ -117,3 +117,23 @@ def test_old_days_are_forgotten():
     assert isinstance(index, StoryIndex)
     assert 40 <= len(index) <= 60  # about the last five days, not the month
     assert memory.restores == 1
+
+
+def test_an_article_still_live_is_forgotten_once_it_has_expired():
+    start = datetime.fromisoformat("2026-03-02T08:00:00+00:00")
+
+    def at(article_id: int, days: float) -> ArticleForClustering:
+        return ArticleForClustering(
+            article_id, f"https://example.org/{article_id}", None,
+            f"Boat {article_id} reaches port {article_id * 13}", "Text.", "Outlet",
+            start + timedelta(days=days), "en",
+        )  # fmt: skip
+
+    index = StoryIndex()
+    index.add(at(1, 0))
+    index.add(at(2, 3))  # article 1 is still live (window and late: four days)
+    index.forget(start + timedelta(hours=1))
+    assert len(index) == 2
+    index.add(at(3, 5))  # article 1 expires
+    index.forget(start + timedelta(hours=1))
+    assert len(index) == 2 and 1 not in index.stories()
