@@ -323,7 +323,7 @@ def run_cycle(tmp_path: Path, url: str, server, workers: int, count: int) -> flo
     return elapsed
 
 
-SOURCES = 300
+SOURCES = 500
 SITE_DELAY = 0.05  # each site takes 50 ms to answer: fetching waits on the network
 
 
