@@ -287,15 +287,17 @@ def worker(
 def status(as_json: JsonOpt = False, config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Feed health (last success, last error, error count, next fetch), the daemon's, and
     the workers' and their queue's on PostgreSQL."""
-    from aggregator.daemon_health import daemon_health, health_lines
+    from aggregator.daemon_health import daemon_health, health_lines, health_of_store
     from aggregator.daemon_settings import daemon_settings, health_path
     from aggregator.workers.status import QueueStatus, queue_lines, queue_status
 
     def look(
         application: App,
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, QueueStatus | None]:
+        settings = application.config.settings
         found = daemon_health(health_path(application.config, daemon_settings(application.config)))
-        queue = queue_status(application.config.settings.database_url)
+        found = health_of_store(found, settings.database_url)
+        queue = queue_status(settings.database_url)
         return [_health(s, r) for s, r in application.health()], found, queue
 
     rows, running, queue = _with_app(config, db, look)

@@ -21,11 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from sqlalchemy.engine import make_url
-
 from aggregator.app import App, Clock, utc_now
 from aggregator.config import Config
-from aggregator.daemon_health import HealthFile, daemon_health
+from aggregator.daemon_health import HealthFile, daemon_health, shown_store
 from aggregator.daemon_jobs import Daemon
 from aggregator.daemon_lock import DaemonRunning, lock_for
 from aggregator.daemon_settings import (
@@ -36,7 +34,6 @@ from aggregator.daemon_settings import (
 from aggregator.daemon_settings import (
     health_path as default_health_path,
 )
-from aggregator.store.engine import normalise_url
 from aggregator.units import format_duration
 
 __all__ = ["Daemon", "DaemonRunning", "DaemonSettings", "daemon_health", "run_daemon"]
@@ -67,7 +64,8 @@ def run_daemon(
     try:
         with App(config, clock=clock) as app, app.keep_parser(), _signals(stop):
             path = health_path or default_health_path(config, settings)
-            health = HealthFile(path, os.getpid(), started, _shown(config.settings.database_url))
+            store = shown_store(config.settings.database_url)
+            health = HealthFile(path, os.getpid(), started, store)
             daemon = Daemon(app, settings, digest_times(config), health, lock=lock, stop=stop)
             return _serve(daemon, path)
     finally:
@@ -135,7 +133,3 @@ def _exit_now(status: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)
-
-
-def _shown(database_url: str) -> str:
-    return make_url(normalise_url(database_url)).render_as_string(hide_password=True)

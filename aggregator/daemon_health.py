@@ -18,6 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
+from aggregator.store.engine import normalise_url
+
 log = logging.getLogger(__name__)
 
 
@@ -113,6 +117,19 @@ def daemon_health(path: Path) -> dict[str, Any] | None:
         return None
     if found.get("state") in ("starting", "running") and not _alive(found.get("pid")):
         found["state"] = "dead"
+    return found
+
+
+def shown_store(database_url: str) -> str:
+    """The store as the health file names it (no password)."""
+    return make_url(normalise_url(database_url)).render_as_string(hide_password=True)
+
+
+def health_of_store(found: dict[str, Any] | None, database_url: str) -> dict[str, Any] | None:
+    """The health report if it is of the daemon of this store, else None (a health file
+    left by a daemon of another store, e.g. SQLite's, when status asks about PostgreSQL)."""
+    if found is None or found.get("store") not in (None, shown_store(database_url)):
+        return None
     return found
 
 

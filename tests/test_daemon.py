@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 from aggregator.app import App
 from aggregator.config import Config, load_config
 from aggregator.daemon import run_daemon
-from aggregator.daemon_health import HealthFile, daemon_health, health_lines
+from aggregator.daemon_health import HealthFile, daemon_health, health_lines, shown_store
 from aggregator.daemon_jobs import Daemon
 from aggregator.daemon_lock import DaemonRunning, FileLock, lock_for
 from aggregator.daemon_settings import (
@@ -538,6 +538,26 @@ def test_daemon_health_reads_the_file(tmp_path):
     dead.state("running", NOW)
     assert daemon_health(path)["state"] == "dead"  # says running, but its process is gone
     assert not list(tmp_path.glob(".daemon.json.*"))  # no temporary file left behind
+
+
+def test_status_shows_only_the_daemon_of_its_own_store(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from aggregator.cli import app as cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGGREGATOR_DATABASE_URL", raising=False)
+    ours = f"sqlite:///{tmp_path / 'ours.db'}"
+    config = write_config(tmp_path / "sources.yaml", [], database_url=ours)
+    health = HealthFile(tmp_path / "data" / "daemon.json", os.getpid(), NOW, shown_store(ours))
+    health.state("running", NOW)
+
+    def shown(url: str) -> str:
+        args = ["status", "-c", str(config), "--db", url]
+        return CliRunner().invoke(cli, args).stdout
+
+    assert "daemon: running" in shown(ours)
+    assert "daemon: not running" in shown(f"sqlite:///{tmp_path / 'other.db'}")
 
 
 def test_daemon_settings():
