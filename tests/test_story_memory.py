@@ -26,7 +26,7 @@ class FakeStore:
         return sorted(found, key=lambda row: (row[0].published, row[0].id))
 
     def clustered_since(self, since):
-        return {i: r[0].published for i, r in self.rows.items() if r[0].published >= since}
+        return {i: (r[0].published, r[1]) for i, r in self.rows.items() if r[0].published >= since}
 
 
 def run(memory: StoryMemory, store: FakeStore, batch: list[ArticleForClustering]) -> None:
@@ -37,7 +37,7 @@ def run(memory: StoryMemory, store: FakeStore, batch: list[ArticleForClustering]
     for article in batch:
         story = index.add(article)
         store.rows[article.id] = (article, story, index.signature(article.id))
-    memory.stored([(a.id, a.published) for a in batch])
+    memory.stored([(a.id, a.published, store.rows[a.id][1]) for a in batch])
 
 
 def restored_run(store: FakeStore, batch: list[ArticleForClustering]) -> None:
@@ -137,3 +137,44 @@ def test_an_article_still_live_is_forgotten_once_it_has_expired():
     index.add(at(3, 5))  # article 1 expires
     index.forget(start + timedelta(hours=1))
     assert len(index) == 2 and 1 not in index.stories()
+
+
+def test_an_article_another_process_put_in_another_story_makes_it_rebuild(events):
+    store, memory = FakeStore(), StoryMemory()
+    first, second = in_runs(events, 40)[:2]
+    run(memory, store, first)
+    article, story, signature = store.rows[first[-1].id]
+    store.rows[article.id] = (article, story + 100_000, signature)  # processed again elsewhere
+    run(memory, store, second)
+    assert memory.restores == 2
+
+
+def test_very_many_rows_stored_by_others_make_it_rebuild(events, monkeypatch):
+    from aggregator.stories import memory as kept
+
+    monkeypatch.setattr(kept, "MAX_MISSING", 10)
+    store, mine, theirs = FakeStore(), StoryMemory(), StoryMemory()
+    first, second, third = in_runs(events, 30)[:3]
+    run(mine, store, first)
+    run(theirs, store, second)  # 30 rows mine has not seen
+    run(mine, store, third)
+    assert mine.restores == 2
+
+
+def test_an_article_processed_again_after_it_expired_keeps_its_story_and_signature():
+    start = datetime.fromisoformat("2026-03-02T08:00:00+00:00")
+    old = ArticleForClustering(
+        1, "https://example.org/1", None, "Boat with 40 aboard reaches Lampedusa", "Text.",
+        "Outlet", start, "en",
+    )  # fmt: skip
+    index = StoryIndex()
+    assert index.add(old) == 1
+    for n in range(2, 1100):  # enough later articles that its signature left the recent ones
+        index.add(
+            ArticleForClustering(
+                n, f"https://example.org/{n}", None, f"Council {n} votes on {n * 7} budgets",
+                "Text.", "Outlet", start + timedelta(days=5, minutes=n), "en",
+            )
+        )  # fmt: skip
+    assert index.add(old) == 1  # the entry changed: processed again
+    assert len(index.signature(1)) == 96 * 4  # stored with it again, not a KeyError

@@ -24,6 +24,7 @@ from aggregator.models import HttpResult, ParsedFeed
 from aggregator.sources import Kind, Source
 
 log = logging.getLogger(__name__)
+PARSES_PER_PROCESS = 2000  # documents a parser process takes before it is replaced
 
 if TYPE_CHECKING:
     from aggregator.config import FetchSettings
@@ -82,6 +83,9 @@ class ParserPool:
         return ProcessPoolExecutor(
             self._processes,
             mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded process
+            # A daemon keeps its pool for months: renew a process now and then, so what a
+            # parser leaks or fragments never adds up to its memory cap.
+            max_tasks_per_child=PARSES_PER_PROCESS,
             initializer=_limit_memory,
             initargs=(self._memory_limit,),
         )

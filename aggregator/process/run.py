@@ -60,7 +60,8 @@ class ProcessRun:
         stories: StoryMemory | None = None,
     ) -> None:
         self.store, self.analyser, self.settings = store, analyser, settings
-        self.stories = stories or StoryMemory()  # a long-lived process passes its own
+        # A long-lived process passes the one it keeps between runs.
+        self.stories = StoryMemory() if stories is None else stories
         self.sources = {s.url: s for s in sources}
         self.clock, self.fetcher, self.summarizer = clock, fetcher, summarizer
 
@@ -69,22 +70,31 @@ class ProcessRun:
         pending = self.store.pending_ids(self.analyser.rules_hash, since, limit)
         report = ProcessReport()
         stories = self.stories.index(self.store, self.clock()) if pending else None
-        try:
-            for start in range(0, len(pending), BATCH):
-                batch = self.store.pending_entries(pending[start : start + BATCH])
-                found = self._batch(batch, report)
-                if stories is not None:
-                    found = self._cluster(stories, found)
+        for start in range(0, len(pending), BATCH):
+            batch = self.store.pending_entries(pending[start : start + BATCH])
+            found = self._batch(batch, report)
+            if stories is None:
                 self.store.save_articles(found)
-                self.stories.stored([(a.entry_id, a.published_at) for a in found if a.story_id])
-                if progress:
-                    progress(len(batch))
-        except BaseException:
-            self.stories.drop()  # it may hold articles the store does not: rebuild next time
-            raise
+            else:
+                self._store_clustered(stories, found)
+            if progress:
+                progress(len(batch))
         if self.summarizer:
             report.llm_calls = self.summarizer.calls
         return report
+
+    def _store_clustered(self, stories: StoryIndex, found: list[Article]) -> None:
+        """Cluster and store a batch; the kept index is dropped if that fails half-way (it
+        may hold articles the store does not: the next run rebuilds it)."""
+        try:
+            found = self._cluster(stories, found)
+            self.store.save_articles(found)
+        except BaseException:
+            self.stories.drop()
+            raise
+        self.stories.stored(
+            [(a.entry_id, a.published_at, a.story_id) for a in found if a.story_id is not None]
+        )
 
     def _cluster(self, stories: StoryIndex, found: list[Article]) -> list[Article]:
         """Relevant articles join (or open) a story; their signatures are stored."""

@@ -133,16 +133,16 @@ class ArticleQueries:
             for row in conn.execute(query).mappings():
                 yield for_clustering(row, row["guid"]), row["story_id"], row["signature"]
 
-    def clustered_since(self, since: datetime) -> dict[int, datetime]:
-        """Id -> publication time of :meth:`cluster_rows`' articles: what an index kept in
-        memory checks itself against before a run."""
+    def clustered_since(self, since: datetime) -> dict[int, tuple[datetime, int]]:
+        """Id -> (publication time, story id) of :meth:`cluster_rows`' articles: what an
+        index kept in memory checks itself against before a run."""
         query = (
-            select(articles.c.entry_id, articles.c.published_at)
+            select(articles.c.entry_id, articles.c.published_at, articles.c.story_id)
             .join(signatures, signatures.c.entry_id == articles.c.entry_id)
             .where(articles.c.story_id.is_not(None), articles.c.published_at >= since)
         )
         with self.read() as conn:
-            return {entry_id: published for entry_id, published in conn.execute(query)}
+            return {entry: (published, story) for entry, published, story in conn.execute(query)}
 
     def save_signatures(self, found: Sequence[tuple[int, bytes]]) -> None:
         if not found:

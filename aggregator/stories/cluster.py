@@ -151,7 +151,12 @@ class StoryIndex:
 
     def add(self, article: ArticleForClustering) -> int:
         """Assign ``article`` to a story (an existing one or a new one); return the story id."""
-        if article.id in self._story_of:
+        if article.id in self._story_of:  # processed again (a changed entry, new rules)
+            if article.id not in self._recent:  # its signature, to store with it again
+                terms = features(article.title, article.text, article.outlet, article.places)
+                self._remember(
+                    article.id, self._sketcher.to_bytes(self._sketcher.minhash(terms.terms))
+                )
             return self._story_of[article.id]
         published = _utc(article.published)
         profile = self._profile(article, published)
@@ -306,10 +311,12 @@ class StoryIndex:
         language = article.language.lower().split("-")[0]
         return Profile(article.id, published, language, found, places)
 
-    def _new_story_id(self, article_id: int) -> int:
-        if article_id not in self._members:
-            return article_id
-        return max(self._members) + 1  # only when restored ids are not article ids
+    @staticmethod
+    def _new_story_id(article_id: int) -> int:
+        # The opener's id: unique, and stable whichever process opens the story. Were a
+        # story of that id known already, the article opened it before (it was forgotten
+        # since): it rejoins its own story.
+        return article_id
 
     def _record(self, article: ArticleForClustering, published: datetime, story_id: int) -> None:
         self._story_of[article.id] = story_id
@@ -318,7 +325,7 @@ class StoryIndex:
         )
         keys = _identity_keys(article)
         for key in keys:
-            self._by_key.setdefault(key, article.id)
+            self._by_key[key] = article.id  # the newest holder: forget() keeps it longest
         heapq.heappush(self._recorded, (published, article.id, tuple(keys)))
 
     def _index(self, profile: Profile, sketch: Signature) -> None:

@@ -69,7 +69,8 @@ class Buckets:
     sealed into a sorted segment, and segments of similar size are merged, so a query
     searches a handful of sorted arrays for all its bands at once. Removing a row only bumps
     its generation: stale keys are skipped by queries and dropped by merges, so a reused row
-    never answers for its previous signature. Memory: 20 bytes per band of a live article.
+    never answers for its previous signature. Memory: 16 bytes per band of a live article (key,
+    row, generation), and the keys of removed rows until a merge drops them.
     """
 
     BUFFER = 1024  # rows compared one by one before they are sorted into a segment
@@ -128,6 +129,12 @@ class Buckets:
         while len(self._segments) > 1 and len(self._segments[-2]) <= 2 * len(self._segments[-1]):
             newer = self._segments.pop()
             self._segments[-1] = self._segments[-1].merged(newer, self._generation)
+        stale = sum(segment.stale(self._generation) for segment in self._segments)
+        if 2 * stale > sum(map(len, self._segments)):  # after a busy spell: mostly dead keys
+            merged = self._segments[0]
+            for newer in self._segments[1:]:
+                merged = merged.merged(newer, self._generation)
+            self._segments = [merged.merged(_Segment.empty(), self._generation)]
 
     def _ensure_row(self, row: int) -> None:
         if row >= len(self._generation):
@@ -171,6 +178,14 @@ class _Segment:
         keys, rows, generations = keys[current], rows[current], generations[current]
         order = np.argsort(keys, kind="stable")  # two sorted runs: a linear merge
         return _Segment(keys[order], rows[order], generations[order])
+
+    @classmethod
+    def empty(cls) -> _Segment:
+        return cls(np.zeros(0, np.uint64), np.zeros(0, np.int32), np.zeros(0, np.uint32))
+
+    def stale(self, generation: npt.NDArray[np.uint32]) -> int:
+        """How many keys are of rows removed since."""
+        return int(np.count_nonzero(self.generations != generation[self.rows]))
 
     def find(
         self, keys: npt.NDArray[np.uint64], generation: npt.NDArray[np.uint32]
