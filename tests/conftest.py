@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
 from aggregator.config import Config, load_config
 from aggregator.store.engine import normalise_url
@@ -83,6 +84,27 @@ def write_config(path: Path, sources: list[dict[str, Any]], **settings: Any) -> 
     }
     dump(document, path)
     return path
+
+
+def wire_config(tmp_path: Path, db_url: str, site: FixtureServer, **settings: Any) -> Config:
+    """The config of the processing and daemon tests: one wire feed at ``/feed.xml``."""
+    path = write_config(
+        tmp_path / "sources.yaml",
+        [{"name": "Example Wire", "url": site.url("/feed.xml"), "language": "en"}],
+        database_url=db_url,
+        process={"host_delay": "0s"},
+        **settings,
+    )
+    return load_config(path, env={})
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    """A CLI runner in an empty directory, with no configuration from the environment."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("AGGREGATOR_CONFIG", "AGGREGATOR_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return CliRunner()
 
 
 @pytest.fixture

@@ -6,20 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from aggregator.cli import app
 from tests.conftest import FIXTURES, write_config
 
 FEEDS = FIXTURES / "feeds"
-
-
-@pytest.fixture
-def runner(monkeypatch, tmp_path) -> CliRunner:
-    monkeypatch.chdir(tmp_path)
-    for name in ("AGGREGATOR_CONFIG", "AGGREGATOR_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return CliRunner()
 
 
 @pytest.fixture

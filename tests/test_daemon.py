@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import create_engine, text
 
 from aggregator.app import App
-from aggregator.config import Config, load_config
+from aggregator.config import Config
 from aggregator.daemon import run_daemon
 from aggregator.daemon_health import HealthFile, daemon_health, health_lines, shown_store
 from aggregator.daemon_jobs import Daemon
@@ -43,7 +43,7 @@ from aggregator.store import Store
 from aggregator.store.engine import normalise_url
 from aggregator.store.retention import RetentionQueries
 from aggregator.store.schema import entries
-from tests.conftest import FakeClock, write_config
+from tests.conftest import FakeClock, wire_config, write_config
 from tests.test_process import ARTICLE, LONG, TRAP, rss
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,15 +73,7 @@ def site(server):
     return server
 
 
-def make_config(tmp_path: Path, db_url: str, site: Any, **settings: Any) -> Config:
-    path = write_config(
-        tmp_path / "sources.yaml",
-        [{"name": "Example Wire", "url": site.url("/feed.xml"), "language": "en"}],
-        database_url=db_url,
-        process={"host_delay": "0s"},
-        **settings,
-    )
-    return load_config(path, env={})
+make_config = wire_config
 
 
 @pytest.fixture
@@ -540,13 +532,9 @@ def test_daemon_health_reads_the_file(tmp_path):
     assert not list(tmp_path.glob(".daemon.json.*"))  # no temporary file left behind
 
 
-def test_status_shows_only_the_daemon_of_its_own_store(tmp_path, monkeypatch):
-    from typer.testing import CliRunner
-
+def test_status_shows_only_the_daemon_of_its_own_store(tmp_path, runner):
     from aggregator.cli import app as cli
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AGGREGATOR_DATABASE_URL", raising=False)
     ours = f"sqlite:///{tmp_path / 'ours.db'}"
     config = write_config(tmp_path / "sources.yaml", [], database_url=ours)
     health = HealthFile(tmp_path / "data" / "daemon.json", os.getpid(), NOW, shown_store(ours))
@@ -554,7 +542,7 @@ def test_status_shows_only_the_daemon_of_its_own_store(tmp_path, monkeypatch):
 
     def shown(url: str) -> str:
         args = ["status", "-c", str(config), "--db", url]
-        return CliRunner().invoke(cli, args).stdout
+        return runner.invoke(cli, args).stdout
 
     assert "daemon: running" in shown(ours)
     assert "daemon: not running" in shown(f"sqlite:///{tmp_path / 'other.db'}")

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from aggregator.app import App
 from aggregator.cli import app as cli
@@ -211,14 +210,6 @@ def test_publish_writes_files_and_sends_the_email(config, tmp_path):
     (message,) = inbox.messages
     assert b"Subject: Migration in the News, 25 November 2026" in message
     assert b"text/html" in message and done.message_id
-
-
-@pytest.fixture
-def runner(monkeypatch, tmp_path) -> CliRunner:
-    monkeypatch.chdir(tmp_path)
-    for name in ("AGGREGATOR_CONFIG", "AGGREGATOR_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return CliRunner()
 
 
 def test_cli_draft_show_edit_export(runner, config, tmp_path, monkeypatch):

@@ -9,12 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from aggregator.app import App
 from aggregator.cli import app as cli
-from aggregator.config import load_config
-from tests.conftest import FakeClock, write_config
+from tests.conftest import FakeClock, wire_config
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -82,13 +80,7 @@ def site(server):
 
 @pytest.fixture
 def config(tmp_path, site, db_url):
-    path = write_config(
-        tmp_path / "sources.yaml",
-        [{"name": "Example Wire", "url": site.url("/feed.xml"), "language": "en"}],
-        database_url=db_url,
-        process={"host_delay": "0s"},
-    )
-    return load_config(path, env={})
+    return wire_config(tmp_path, db_url, site)
 
 
 def run(config, clock=None):
@@ -157,14 +149,6 @@ def test_a_changed_taxonomy_reprocesses_without_refetching_pages(config, site, t
     assert report.processed == 4
     assert site.hits["/news/djibouti"] == page_hits
     assert rows["Dozens missing off Djibouti"]["text_status"] == "full"
-
-
-@pytest.fixture
-def runner(monkeypatch, tmp_path) -> CliRunner:
-    monkeypatch.chdir(tmp_path)
-    for name in ("AGGREGATOR_CONFIG", "AGGREGATOR_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return CliRunner()
 
 
 def test_cli_process_and_export(runner, config):

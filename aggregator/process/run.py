@@ -108,10 +108,6 @@ class ProcessRun:
         self.store.save_signatures(signatures)
         return clustered
 
-    def count(self) -> int:
-        since = self.clock() - self.settings.max_age
-        return self.store.count_pending(self.analyser.rules_hash, since)
-
     def _batch(self, batch: Sequence[Pending], report: ProcessReport) -> list[Article]:
         pages = self._pages([p for p in batch if self._needs_page(p)], report)
         found = []

@@ -36,14 +36,10 @@ class ArticleQueries:
     def read(self) -> AbstractContextManager[Connection]: ...  # pragma: no cover
     def write(self) -> AbstractContextManager[Connection]: ...  # pragma: no cover
 
-    def pending(self, rules_hash: str, since: datetime, limit: int | None = None) -> list[Pending]:
-        """Entries published since ``since`` never processed, changed, or processed under
-        other rules; newest first."""
-        return self.pending_entries(self.pending_ids(rules_hash, since, limit))
-
     def pending_ids(self, rules_hash: str, since: datetime, limit: int | None = None) -> list[int]:
-        """The ids of :meth:`pending`'s entries, newest first: a run loads them a batch at
-        a time, so a backlog of any size costs memory for one batch."""
+        """Entries published since ``since`` never processed, changed, or processed under
+        other rules, newest first: their ids, so that a run loads them a batch at a time
+        (:meth:`pending_entries`) and a backlog of any size costs memory for one batch."""
         query = _pending_where(select(entries.c.id), rules_hash, since)
         query = query.order_by(entries.c.published_at.desc(), entries.c.id).limit(limit)
         with self.read() as conn:

@@ -128,13 +128,10 @@ class Buckets:
         self._filled = 0
         while len(self._segments) > 1 and len(self._segments[-2]) <= 2 * len(self._segments[-1]):
             newer = self._segments.pop()
-            self._segments[-1] = self._segments[-1].merged(newer, self._generation)
+            self._segments[-1] = _Segment.merge([self._segments[-1], newer], self._generation)
         stale = sum(segment.stale(self._generation) for segment in self._segments)
         if 2 * stale > sum(map(len, self._segments)):  # after a busy spell: mostly dead keys
-            merged = self._segments[0]
-            for newer in self._segments[1:]:
-                merged = merged.merged(newer, self._generation)
-            self._segments = [merged.merged(_Segment.empty(), self._generation)]
+            self._segments = [_Segment.merge(self._segments, self._generation)]
 
     def _ensure_row(self, row: int) -> None:
         if row >= len(self._generation):
@@ -169,19 +166,16 @@ class _Segment:
         order = np.argsort(flat, kind="stable")
         return cls(flat[order], np.repeat(rows, bands)[order], np.repeat(generations, bands)[order])
 
-    def merged(self, newer: _Segment, generation: npt.NDArray[np.uint32]) -> _Segment:
-        """Both segments in one, without the keys of rows removed since."""
-        keys = np.concatenate([self.keys, newer.keys])
-        rows = np.concatenate([self.rows, newer.rows])
-        generations = np.concatenate([self.generations, newer.generations])
+    @classmethod
+    def merge(cls, segments: list[_Segment], generation: npt.NDArray[np.uint32]) -> _Segment:
+        """The segments in one, without the keys of rows removed since."""
+        keys = np.concatenate([s.keys for s in segments])
+        rows = np.concatenate([s.rows for s in segments])
+        generations = np.concatenate([s.generations for s in segments])
         current = generations == generation[rows]
         keys, rows, generations = keys[current], rows[current], generations[current]
-        order = np.argsort(keys, kind="stable")  # two sorted runs: a linear merge
-        return _Segment(keys[order], rows[order], generations[order])
-
-    @classmethod
-    def empty(cls) -> _Segment:
-        return cls(np.zeros(0, np.uint64), np.zeros(0, np.int32), np.zeros(0, np.uint32))
+        order = np.argsort(keys, kind="stable")  # sorted runs: merged, not sorted anew
+        return cls(keys[order], rows[order], generations[order])
 
     def stale(self, generation: npt.NDArray[np.uint32]) -> int:
         """How many keys are of rows removed since."""
