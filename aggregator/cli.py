@@ -294,11 +294,11 @@ def status(as_json: JsonOpt = False, config: ConfigOpt = None, db: DbOpt = None)
     def look(
         application: App,
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, QueueStatus | None]:
+        rows = [_health(s, r) for s, r in application.health()]  # the store first
         settings = application.config.settings
         found = daemon_health(health_path(application.config, daemon_settings(application.config)))
         found = health_of_store(found, settings.database_url)
-        queue = queue_status(settings.database_url)
-        return [_health(s, r) for s, r in application.health()], found, queue
+        return rows, found, queue_status(settings.database_url)
 
     rows, running, queue = _with_app(config, db, look)
     if as_json:
